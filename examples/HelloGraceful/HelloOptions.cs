@@ -1,0 +1,13 @@
+namespace HelloGraceful;
+
+/// <summary>Settings of the example, from the <c>HelloGraceful</c> configuration section.</summary>
+public sealed class HelloOptions
+{
+    public const string SectionName = "HelloGraceful";
+
+    /// <summary>Delays start-up to simulate a real app's warm-up. Default: 0.</summary>
+    public int WarmupMilliseconds { get; set; }
+
+    /// <summary>If set, each instance of <see cref="PidRecorderService"/> appends its pid to this file.</summary>
+    public string? BackgroundPidFile { get; set; }
+}

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Logging;
+
+namespace GracefulHosting.Child;
+
+/// <summary>The child's log events. Event ids 100-199 belong to the child and are never reused.</summary>
+internal static partial class ChildLog
+{
+    [LoggerMessage(EventId = 100, EventName = "ChildStarting", Level = LogLevel.Information,
+        Message = "Child of master {MasterPid}, generation {Generation}: serving on {ListenerCount} inherited socket(s)")]
+    public static partial void ChildStarting(ILogger logger, int masterPid, int generation, int listenerCount);
+
+    [LoggerMessage(EventId = 101, EventName = "ChildReady", Level = LogLevel.Information,
+        Message = "Ready: serving on {Addresses}")]
+    public static partial void ChildReady(ILogger logger, string addresses);
+
+    [LoggerMessage(EventId = 102, EventName = "ChildStopAccepting", Level = LogLevel.Information,
+        Message = "Stopping: no new connections; draining in-flight requests for up to {ExitTimeout}")]
+    public static partial void ChildStopAccepting(ILogger logger, TimeSpan exitTimeout);
+
+    [LoggerMessage(EventId = 103, EventName = "MasterGone", Level = LogLevel.Warning,
+        Message = "The master's control channel closed; the master is gone, so this child stops")]
+    public static partial void MasterGone(ILogger logger);
+
+    [LoggerMessage(EventId = 104, EventName = "RestartSignalIgnored", Level = LogLevel.Information,
+        Message = "Ignoring {Signal} in the child; send it to the master (pid {MasterPid}) to restart")]
+    public static partial void RestartSignalIgnored(ILogger logger, string signal, int masterPid);
+
+    [LoggerMessage(EventId = 105, EventName = "UnclaimedListener", Level = LogLevel.Warning,
+        Message = "No Kestrel endpoint asked for inherited socket {Addresses} (fd {Fd}); it is left to other generations")]
+    public static partial void UnclaimedListener(ILogger logger, string addresses, int fd);
+
+    [LoggerMessage(EventId = 106, EventName = "ControlSendFailed", Level = LogLevel.Warning,
+        Message = "Cannot tell the master '{Message}': {Reason}")]
+    public static partial void ControlSendFailed(ILogger logger, string message, string reason);
+}

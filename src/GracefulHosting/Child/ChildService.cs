@@ -1,0 +1,159 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using System.Text;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GracefulHosting.Child;
+
+/// <summary>
+/// Runs in each child beside the app: reports readiness to the master once Kestrel accepts on every
+/// inherited socket, stops accepting the moment the app starts stopping, and stops the app if the
+/// master goes away.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class ChildService : IHostedService, IDisposable
+{
+    private readonly InheritedSockets _sockets;
+    private readonly ChildListeners _listeners;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly IServer _server;
+    private readonly GracefulRestartOptions _options;
+    private readonly ILogger _logger;
+    private readonly Socket _control;
+    private readonly List<IDisposable> _registrations = [];
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly int _masterPid = Environment.ProcessId == 1 ? 0 : GetParentPid();
+
+    public ChildService(
+        InheritedSockets sockets,
+        ChildListeners listeners,
+        IHostApplicationLifetime lifetime,
+        IServer server,
+        IOptions<GracefulRestartOptions> options,
+        ILogger<ChildService> logger)
+    {
+        _sockets = sockets;
+        _listeners = listeners;
+        _lifetime = lifetime;
+        _server = server;
+        _options = options.Value;
+        _logger = logger;
+        _control = new Socket(new SafeSocketHandle(sockets.Marker.ControlFd, ownsHandle: true));
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        ChildLog.ChildStarting(_logger, _masterPid, _sockets.Marker.Generation, _sockets.Marker.Listeners.Count);
+        if (RestartSignals.TryParse(_options.RestartSignal, out int signal))
+        {
+            _registrations.Add(PosixSignalRegistration.Create((PosixSignal)signal, context =>
+            {
+                context.Cancel = true;
+                ChildLog.RestartSignalIgnored(_logger, _options.RestartSignal, _masterPid);
+            }));
+        }
+
+        _registrations.Add(_lifetime.ApplicationStarted.Register(OnStarted));
+        _registrations.Add(_lifetime.ApplicationStopping.Register(OnStopping));
+        _ = WatchMasterAsync(_disposed.Token);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private void OnStarted()
+    {
+        foreach (var unclaimed in _sockets.Unclaimed)
+        {
+            ChildLog.UnclaimedListener(_logger, string.Join(", ", unclaimed.Addresses), unclaimed.Fd);
+        }
+
+        _sockets.CloseUnclaimed();
+        var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        string serving = string.Join(", ", addresses);
+        ChildLog.ChildReady(_logger, serving);
+        Send($"READY=1\nSTATUS=Generation {_sockets.Marker.Generation} (pid {Environment.ProcessId}) serving on {serving}\n");
+    }
+
+    private void OnStopping()
+    {
+        ChildLog.ChildStopAccepting(_logger, _options.ExitTimeout);
+        Send("STOPPING=1\n");
+        // Stop accepting now rather than when Kestrel's turn to stop comes; the master's other
+        // generation keeps accepting on the same sockets.
+        _listeners.UnbindAllAsync().GetAwaiter().GetResult();
+        _sockets.CloseUnclaimed();
+    }
+
+    private void Send(string message)
+    {
+        try
+        {
+            _control.Send(Encoding.UTF8.GetBytes(message));
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            ChildLog.ControlSendFailed(_logger, message.Split('\n')[0], e.Message);
+        }
+    }
+
+    private async Task WatchMasterAsync(CancellationToken cancellationToken)
+    {
+        var buffer = new byte[256];
+        try
+        {
+            while (await _control.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+
+        if (!cancellationToken.IsCancellationRequested)
+        {
+            ChildLog.MasterGone(_logger);
+            _lifetime.StopApplication();
+        }
+    }
+
+    private static int GetParentPid()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("PPid:", StringComparison.Ordinal) && int.TryParse(line.AsSpan(5).Trim(), out int ppid))
+                {
+                    return ppid;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return 0;
+    }
+
+    public void Dispose()
+    {
+        _disposed.Cancel();
+        foreach (var registration in _registrations)
+        {
+            registration.Dispose();
+        }
+
+        _control.Dispose();
+        _disposed.Dispose();
+    }
+}

@@ -1,0 +1,114 @@
+using System.Net;
+using System.Runtime.Versioning;
+using Microsoft.AspNetCore.Connections;
+
+namespace GracefulHosting.Child;
+
+/// <summary>
+/// Wraps Kestrel's transport so that each configured address resolves to the socket inherited from
+/// the master (<see cref="FileHandleEndPoint"/>) instead of a new bind. HTTPS, protocols and every
+/// other per-endpoint option stay with Kestrel.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class InheritedListenerFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    private readonly IConnectionListenerFactory _inner;
+    private readonly InheritedSockets _sockets;
+    private readonly ChildListeners _listeners;
+
+    public InheritedListenerFactory(IConnectionListenerFactory inner, InheritedSockets sockets, ChildListeners listeners)
+    {
+        _inner = inner;
+        _sockets = sockets;
+        _listeners = listeners;
+    }
+
+    public bool CanBind(EndPoint endpoint) =>
+        _inner is not IConnectionListenerFactorySelector selector || selector.CanBind(endpoint) ||
+        endpoint is IPEndPoint;
+
+    public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        if (endpoint is not IPEndPoint address)
+        {
+            return await _inner.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!_sockets.TryTake(address, out int fd))
+        {
+            string passed = string.Join(", ", _sockets.Marker.Listeners.SelectMany(l => l.Addresses));
+            throw new InvalidOperationException(
+                $"Kestrel asked for {address}, but the master passed no socket for it (passed: {passed}). " +
+                "The master binds the endpoints of the configuration it started with; restart the master to change them.");
+        }
+
+        var inner = await _inner.BindAsync(new FileHandleEndPoint((ulong)fd, FileHandleType.Tcp), cancellationToken).ConfigureAwait(false);
+        var listener = new InheritedConnectionListener(inner, fd, _sockets);
+        _listeners.Add(listener);
+        return listener;
+    }
+}
+
+/// <summary>A Kestrel listener on an inherited socket; unbinding it closes our copy of the descriptor.</summary>
+[SupportedOSPlatform("linux")]
+internal sealed class InheritedConnectionListener : IConnectionListener
+{
+    private readonly IConnectionListener _inner;
+    private readonly InheritedSockets _sockets;
+
+    public InheritedConnectionListener(IConnectionListener inner, int fd, InheritedSockets sockets)
+    {
+        _inner = inner;
+        Fd = fd;
+        _sockets = sockets;
+    }
+
+    public int Fd { get; }
+
+    public EndPoint EndPoint => _inner.EndPoint;
+
+    public ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default) =>
+        _inner.AcceptAsync(cancellationToken);
+
+    public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        await _inner.UnbindAsync(cancellationToken).ConfigureAwait(false);
+        _sockets.Close(Fd);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _inner.DisposeAsync().ConfigureAwait(false);
+        _sockets.Close(Fd);
+    }
+}
+
+/// <summary>The listeners Kestrel bound on inherited sockets, so the child can stop them all at once.</summary>
+[SupportedOSPlatform("linux")]
+internal sealed class ChildListeners
+{
+    private readonly List<InheritedConnectionListener> _listeners = [];
+    private readonly Lock _lock = new();
+
+    public void Add(InheritedConnectionListener listener)
+    {
+        lock (_lock)
+        {
+            _listeners.Add(listener);
+        }
+    }
+
+    public async Task UnbindAllAsync()
+    {
+        InheritedConnectionListener[] listeners;
+        lock (_lock)
+        {
+            listeners = [.. _listeners];
+        }
+
+        foreach (var listener in listeners)
+        {
+            await listener.UnbindAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Net;
+using System.Runtime.Versioning;
+using GracefulHosting.Interop;
+
+namespace GracefulHosting.Child;
+
+/// <summary>
+/// The listening sockets and control channel a child inherited, checked before Kestrel sees them.
+/// Kestrel asks for addresses; <see cref="TryTake"/> answers with the inherited descriptor for each.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class InheritedSockets
+{
+    private readonly List<InheritedListener> _unclaimed;
+    private readonly List<int> _closed = [];
+    private readonly Lock _lock = new();
+
+    public InheritedSockets(ChildMarker marker)
+    {
+        Marker = marker;
+        _unclaimed = [.. marker.Listeners];
+    }
+
+    public ChildMarker Marker { get; }
+
+    /// <summary>Listeners no Kestrel endpoint asked for.</summary>
+    public IReadOnlyList<InheritedListener> Unclaimed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _unclaimed];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks that every descriptor exists, is a socket and listens (the control channel: an AF_UNIX
+    /// packet socket), then marks them close-on-exec so the app's own subprocesses don't inherit them.
+    /// </summary>
+    public static InheritedSockets Validate(ChildMarker marker)
+    {
+        foreach (var listener in marker.Listeners)
+        {
+            string name = $"{ChildMarker.VariableName}: listen descriptor {listener.Fd}";
+            CheckSocket(listener.Fd, name, out int domain, out int type);
+            if (domain is not (Libc.AF_INET or Libc.AF_INET6) || type != Libc.SOCK_STREAM)
+            {
+                throw new InvalidOperationException($"{name} is not a TCP socket.");
+            }
+
+            Check(Libc.GetSocketOption(listener.Fd, Libc.SOL_SOCKET, Libc.SO_ACCEPTCONN, out int listening), name);
+            if (listening == 0)
+            {
+                throw new InvalidOperationException($"{name} is a socket that is not listening.");
+            }
+        }
+
+        string control = $"{ChildMarker.VariableName}: control descriptor {marker.ControlFd}";
+        CheckSocket(marker.ControlFd, control, out int controlDomain, out int controlType);
+        if (controlDomain != Libc.AF_UNIX || controlType != Libc.SOCK_SEQPACKET)
+        {
+            throw new InvalidOperationException($"{control} is not the master's control channel (an AF_UNIX packet socket).");
+        }
+
+        foreach (int fd in marker.Listeners.Select(l => l.Fd).Append(marker.ControlFd))
+        {
+            Check(Libc.SetCloseOnExec(fd, closeOnExec: true), $"{ChildMarker.VariableName}: descriptor {fd}");
+        }
+
+        return new InheritedSockets(marker);
+    }
+
+    /// <summary>Claims the inherited descriptor that stands in for <paramref name="address"/>.</summary>
+    public bool TryTake(IPEndPoint address, out int fd)
+    {
+        lock (_lock)
+        {
+            int index = _unclaimed.FindIndex(l => l.Addresses.Contains(address));
+            if (index < 0)
+            {
+                fd = -1;
+                return false;
+            }
+
+            fd = _unclaimed[index].Fd;
+            _unclaimed.RemoveAt(index);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Closes an inherited listening descriptor with close(2). A disposing <see cref="System.Net.Sockets.Socket"/>
+    /// would call shutdown(2) on a close-on-exec socket, which stops every process that shares it.
+    /// </summary>
+    public void Close(int fd)
+    {
+        lock (_lock)
+        {
+            if (_closed.Contains(fd))
+            {
+                return;
+            }
+
+            _closed.Add(fd);
+        }
+
+        Libc.Close(fd);
+    }
+
+    /// <summary>Closes the listening descriptors that no endpoint claimed.</summary>
+    public void CloseUnclaimed()
+    {
+        foreach (var listener in Unclaimed)
+        {
+            Close(listener.Fd);
+        }
+    }
+
+    private static void CheckSocket(int fd, string name, out int domain, out int type)
+    {
+        if (Libc.GetDescriptorFlags(fd) == -1)
+        {
+            throw new InvalidOperationException($"{name} is not open.");
+        }
+
+        int error = Libc.GetSocketOption(fd, Libc.SOL_SOCKET, Libc.SO_DOMAIN, out domain);
+        if (error == Libc.ENOTSOCK)
+        {
+            throw new InvalidOperationException($"{name} is not a socket.");
+        }
+
+        Check(error, name);
+        Check(Libc.GetSocketOption(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, out type), name);
+    }
+
+    private static void Check(int errno, string name)
+    {
+        if (errno != 0)
+        {
+            throw new InvalidOperationException($"{name} cannot be used: errno {errno}.");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+namespace GracefulHosting;
+
+/// <summary>
+/// Settings of the graceful restart supervisor, bound from the <c>GracefulRestart</c> configuration section.
+/// </summary>
+public sealed class GracefulRestartOptions
+{
+    /// <summary>The configuration section the options bind from: <c>GracefulRestart</c>.</summary>
+    public const string SectionName = "GracefulRestart";
+
+    /// <summary>
+    /// Turns the library on or off. When <see langword="false"/> the app runs as if
+    /// <c>UseGracefulRestart()</c> were absent. Default: <see langword="true"/>.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// How the process runs: <see cref="GracefulRestartMode.Auto"/> picks the master on Linux,
+    /// or the child when the process was started by a master. Default: <see cref="GracefulRestartMode.Auto"/>.
+    /// </summary>
+    public GracefulRestartMode Mode { get; set; } = GracefulRestartMode.Auto;
+
+    /// <summary>
+    /// The order of a restart: start the new generation first, or stop the old one first.
+    /// Default: <see cref="RestartStrategy.StartFirst"/>.
+    /// </summary>
+    public RestartStrategy Strategy { get; set; } = RestartStrategy.StartFirst;
+
+    /// <summary>
+    /// How long a new child may take to report that it is ready before the master kills it
+    /// and keeps the old generation. Default: 60 seconds.
+    /// </summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a stopping child may drain in-flight requests. The master sends SIGKILL to a
+    /// child that is still alive after this time. Default: 30 seconds.
+    /// </summary>
+    public TimeSpan ExitTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The signal that makes the master restart its children: <c>SIGHUP</c>, <c>SIGUSR1</c> or <c>SIGUSR2</c>.
+    /// Default: <c>SIGHUP</c>.
+    /// </summary>
+    public string RestartSignal { get; set; } = "SIGHUP";
+
+    /// <summary>
+    /// The delay before the second replacement of a child that keeps crashing; each further crash
+    /// doubles it. The first replacement after a crash starts at once. Default: 1 second.
+    /// </summary>
+    public TimeSpan CrashRestartDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The longest delay between replacements of a crashing child. A child that serves this long
+    /// resets the delay. Default: 30 seconds.
+    /// </summary>
+    public TimeSpan CrashRestartMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Which role <c>UseGracefulRestart()</c> gives the process.</summary>
+public enum GracefulRestartMode
+{
+    /// <summary>Master on Linux (child when started by a master); disabled elsewhere and under a test host.</summary>
+    Auto,
+
+    /// <summary>Always run as master (Linux only).</summary>
+    Master,
+
+    /// <summary>Serve on sockets passed by systemd in this process, with no master.</summary>
+    Direct,
+
+    /// <summary>Run the app as if <c>UseGracefulRestart()</c> were absent.</summary>
+    Disabled,
+}
+
+/// <summary>The order of the steps of a restart.</summary>
+public enum RestartStrategy
+{
+    /// <summary>Start the new generation, wait until it is ready, then stop the old one.</summary>
+    StartFirst,
+
+    /// <summary>Stop the old generation and wait for it to exit, then start the new one.</summary>
+    StopFirst,
+}

@@ -1,0 +1,150 @@
+using System.Runtime.Versioning;
+using GracefulHosting.Child;
+using GracefulHosting.Master;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace GracefulHosting.Hosting;
+
+/// <summary>
+/// Applies the role to the finished service collection. This runs when the host is built, after
+/// every registration of the app, so the master can leave out all of the app's hosted services and
+/// the child can put the inherited sockets under Kestrel.
+/// </summary>
+internal sealed class GracefulRestartSetup
+{
+    private const string TestServerTypeName = "Microsoft.AspNetCore.TestHost.TestServer";
+    private readonly Action<GracefulRestartOptions>? _configure;
+
+    public GracefulRestartSetup(Action<GracefulRestartOptions>? configure) => _configure = configure;
+
+    public GracefulRestartOptions BindOptions(IConfiguration configuration)
+    {
+        var options = new GracefulRestartOptions();
+        configuration.GetSection(GracefulRestartOptions.SectionName).Bind(options);
+        _configure?.Invoke(options);
+        return options;
+    }
+
+    public void RegisterOptions(IServiceCollection services, IConfiguration configuration)
+    {
+        var builder = services.AddOptions<GracefulRestartOptions>()
+            .Bind(configuration.GetSection(GracefulRestartOptions.SectionName));
+        if (_configure is not null)
+        {
+            builder.Configure(_configure);
+        }
+
+        builder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GracefulRestartOptions>, GracefulRestartOptionsValidator>());
+    }
+
+    public void Apply(IServiceCollection services, IConfiguration configuration)
+    {
+        var options = BindOptions(configuration);
+        if (options.Enabled && options.Mode != GracefulRestartMode.Disabled)
+        {
+            var result = new GracefulRestartOptionsValidator().Validate(Options.DefaultName, options);
+            if (result.Failed)
+            {
+                throw new OptionsValidationException(Options.DefaultName, typeof(GracefulRestartOptions), result.Failures);
+            }
+        }
+
+        string? marker = Environment.GetEnvironmentVariable(ChildMarker.VariableName);
+        var inputs = new RoleInputs(OperatingSystem.IsLinux(), !string.IsNullOrEmpty(marker), IsUnderTestServer(services));
+        var role = RoleDetector.Detect(options, inputs);
+        int generation = 0;
+
+        if (OperatingSystem.IsLinux())
+        {
+            switch (role)
+            {
+                case GracefulRestartRole.Master:
+                    ApplyMaster(services, options);
+                    break;
+                case GracefulRestartRole.Child:
+                    generation = ApplyChild(services, marker!, options);
+                    break;
+            }
+        }
+
+        services.AddSingleton(new GracefulRestartContext(role, generation));
+    }
+
+    private static bool IsUnderTestServer(IServiceCollection services) =>
+        services.LastOrDefault(d => d.ServiceType == typeof(IServer)) is { } server &&
+        (server.ImplementationType?.FullName == TestServerTypeName ||
+         server.ImplementationInstance?.GetType().FullName == TestServerTypeName);
+
+    [SupportedOSPlatform("linux")]
+    private static void ApplyMaster(IServiceCollection services, GracefulRestartOptions options)
+    {
+        // The master runs none of the app: no Kestrel, no middleware (both start from a hosted
+        // service), no background services. Only the supervisor.
+        for (int i = services.Count - 1; i >= 0; i--)
+        {
+            if (services[i].ServiceType == typeof(IHostedService))
+            {
+                services.RemoveAt(i);
+            }
+        }
+
+        services.AddSingleton(ChildCommand.FromCurrentProcess());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<MasterService>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<MasterService>());
+        services.PostConfigure<HostOptions>(host => host.ShutdownTimeout = options.ExitTimeout + TimeSpan.FromSeconds(15));
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static int ApplyChild(IServiceCollection services, string markerText, GracefulRestartOptions options)
+    {
+        InheritedSockets sockets;
+        try
+        {
+            sockets = InheritedSockets.Validate(ChildMarker.Parse(markerText));
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException)
+        {
+            // A child with bad descriptors must not serve, and must not look like a crash.
+            Console.Error.WriteLine($"GracefulHosting: cannot start as a child: {e.Message}");
+            Environment.Exit(1);
+            throw;
+        }
+
+        // The app's own subprocesses must not take this process for a child.
+        Environment.SetEnvironmentVariable(ChildMarker.VariableName, null);
+
+        services.AddSingleton(sockets);
+        services.AddSingleton<ChildListeners>();
+        for (int i = 0; i < services.Count; i++)
+        {
+            var descriptor = services[i];
+            if (descriptor.ServiceType == typeof(IConnectionListenerFactory) && !descriptor.IsKeyedService)
+            {
+                services[i] = ServiceDescriptor.Singleton<IConnectionListenerFactory>(sp => new InheritedListenerFactory(
+                    CreateInner(sp, descriptor),
+                    sp.GetRequiredService<InheritedSockets>(),
+                    sp.GetRequiredService<ChildListeners>()));
+            }
+        }
+
+        services.AddHostedService<ChildService>();
+
+        // Kestrel aborts what is left of the drain a little before the master's SIGKILL would.
+        var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, options.ExitTimeout.Ticks / 5));
+        services.PostConfigure<HostOptions>(host => host.ShutdownTimeout = options.ExitTimeout - margin);
+        return sockets.Marker.Generation;
+    }
+
+    private static IConnectionListenerFactory CreateInner(IServiceProvider provider, ServiceDescriptor descriptor) =>
+        (IConnectionListenerFactory)(descriptor.ImplementationInstance
+            ?? descriptor.ImplementationFactory?.Invoke(provider)
+            ?? ActivatorUtilities.CreateInstance(provider, descriptor.ImplementationType!));
+}

@@ -1,0 +1,109 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+
+namespace GracefulHosting.Interop;
+
+/// <summary>The few libc calls that .NET does not expose: descriptor flags, socket options, signals.</summary>
+[SupportedOSPlatform("linux")]
+internal static partial class Libc
+{
+    private const string LibraryName = "libc";
+
+    public const int F_GETFD = 1;
+    public const int F_SETFD = 2;
+    public const int FD_CLOEXEC = 1;
+
+    public const int SOL_SOCKET = 1;
+    public const int SO_TYPE = 3;
+    public const int SO_ACCEPTCONN = 30;
+    public const int SO_DOMAIN = 39;
+
+    public const int AF_UNIX = 1;
+    public const int AF_INET = 2;
+    public const int AF_INET6 = 10;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_SEQPACKET = 5;
+    public const int SOCK_CLOEXEC = 0x80000;
+
+    public const int SIGHUP = 1;
+    public const int SIGKILL = 9;
+    public const int SIGUSR1 = 10;
+    public const int SIGUSR2 = 12;
+    public const int SIGTERM = 15;
+
+    public const int EBADF = 9;
+    public const int ESRCH = 3;
+    public const int ENOTSOCK = 88;
+
+    [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int FcntlInt(int fd, int cmd, int arg);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    private static unsafe partial int getsockopt(int fd, int level, int optname, int* optval, int* optlen);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    private static unsafe partial int socketpair(int domain, int type, int protocol, int* sv);
+
+    [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
+    private static partial int CloseFd(int fd);
+
+    [LibraryImport(LibraryName, EntryPoint = "kill", SetLastError = true)]
+    private static partial int KillProcess(int pid, int sig);
+
+    /// <summary>Returns the descriptor flags of <paramref name="fd"/>, or -1 with errno set.</summary>
+    public static int GetDescriptorFlags(int fd) => FcntlInt(fd, F_GETFD, 0);
+
+    /// <summary>Sets or clears FD_CLOEXEC; returns errno, 0 on success.</summary>
+    public static int SetCloseOnExec(int fd, bool closeOnExec)
+    {
+        int flags = FcntlInt(fd, F_GETFD, 0);
+        if (flags == -1)
+        {
+            return Marshal.GetLastPInvokeError();
+        }
+
+        int wanted = closeOnExec ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+        if (wanted != flags && FcntlInt(fd, F_SETFD, wanted) == -1)
+        {
+            return Marshal.GetLastPInvokeError();
+        }
+
+        return 0;
+    }
+
+    /// <summary>Reads an integer socket option; returns errno, 0 on success.</summary>
+    public static unsafe int GetSocketOption(int fd, int level, int option, out int value)
+    {
+        int result = 0;
+        int length = sizeof(int);
+        if (getsockopt(fd, level, option, &result, &length) == -1)
+        {
+            value = 0;
+            return Marshal.GetLastPInvokeError();
+        }
+
+        value = result;
+        return 0;
+    }
+
+    /// <summary>Creates a close-on-exec AF_UNIX SOCK_SEQPACKET pair; returns errno, 0 on success.</summary>
+    public static unsafe int CreateSeqPacketPair(out int first, out int second)
+    {
+        int* pair = stackalloc int[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == -1)
+        {
+            first = second = -1;
+            return Marshal.GetLastPInvokeError();
+        }
+
+        first = pair[0];
+        second = pair[1];
+        return 0;
+    }
+
+    /// <summary>Closes a raw descriptor without shutdown(2); returns errno, 0 on success.</summary>
+    public static int Close(int fd) => CloseFd(fd) == -1 ? Marshal.GetLastPInvokeError() : 0;
+
+    /// <summary>Sends a signal; returns errno, 0 on success.</summary>
+    public static int Kill(int pid, int signal) => KillProcess(pid, signal) == -1 ? Marshal.GetLastPInvokeError() : 0;
+}

@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Text;
+using GracefulHosting.Child;
+using GracefulHosting.Interop;
+using Microsoft.Extensions.Logging;
+
+namespace GracefulHosting.Master;
+
+/// <summary>
+/// One generation of the app, started by the master. It inherits the listening sockets and one end
+/// of a private socket pair, over which it reports readiness. Only this child holds that end, so no
+/// other local process can speak for it.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class ChildProcess : IDisposable
+{
+    /// <summary>Environment variables a child must not see: systemd's are meant for the master only.</summary>
+    internal static readonly string[] HiddenVariables =
+        ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC"];
+
+    private static readonly Lock SpawnLock = new();
+
+    private readonly Process _process;
+    private readonly Socket _control;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ILogger _logger;
+    private int _signalled;
+
+    private ChildProcess(int generation, Process process, Socket control, ILogger logger)
+    {
+        Generation = generation;
+        _process = process;
+        _control = control;
+        _logger = logger;
+        Pid = process.Id;
+        StartedAt = Stopwatch.GetTimestamp();
+        Exited = WaitForExitAsync();
+        _ = ReadControlAsync();
+    }
+
+    public int Generation { get; }
+
+    public int Pid { get; }
+
+    public long StartedAt { get; }
+
+    /// <summary>Completes when the child reports READY=1.</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>Completes with the exit code when the child has exited and been reaped.</summary>
+    public Task<int> Exited { get; }
+
+    /// <summary>True once the master has asked this child to stop; its exit is then expected.</summary>
+    public bool StopRequested { get; private set; }
+
+    /// <summary>The child's last STATUS= message.</summary>
+    public string? Status { get; private set; }
+
+    public bool HasExited => Exited.IsCompleted;
+
+    public static ChildProcess Start(ChildCommand command, ListenSocketSet sockets, int generation, ILogger logger)
+    {
+        int error = Libc.CreateSeqPacketPair(out int masterEnd, out int childEnd);
+        if (error != 0)
+        {
+            throw new InvalidOperationException($"socketpair failed with errno {error}.");
+        }
+
+        Socket? control = null;
+        try
+        {
+            control = new Socket(new System.Net.Sockets.SafeSocketHandle(masterEnd, ownsHandle: true));
+            var marker = new ChildMarker(
+                generation,
+                childEnd,
+                sockets.Listeners.Select(l => new InheritedListener(l.Fd, l.Addresses)).ToList());
+
+            var startInfo = new ProcessStartInfo(command.FileName)
+            {
+                UseShellExecute = false,
+                WorkingDirectory = command.WorkingDirectory,
+            };
+            foreach (string argument in command.Arguments)
+            {
+                startInfo.ArgumentList.Add(argument);
+            }
+
+            foreach (string name in HiddenVariables)
+            {
+                startInfo.Environment.Remove(name);
+            }
+
+            startInfo.Environment[ChildMarker.VariableName] = marker.Format();
+
+            Process process;
+            // Every descriptor .NET creates is close-on-exec. Only while this child is spawned are
+            // its sockets and its end of the control pair made inheritable, so no other child gets them.
+            lock (SpawnLock)
+            {
+                var inheritable = sockets.Listeners.Select(l => l.Fd).Append(childEnd).ToArray();
+                try
+                {
+                    foreach (int fd in inheritable)
+                    {
+                        int err = Libc.SetCloseOnExec(fd, closeOnExec: false);
+                        if (err != 0)
+                        {
+                            throw new InvalidOperationException($"Cannot make descriptor {fd} inheritable: errno {err}.");
+                        }
+                    }
+
+                    process = Process.Start(startInfo)
+                        ?? throw new InvalidOperationException($"Cannot start '{command.FileName}'.");
+                }
+                finally
+                {
+                    foreach (int fd in inheritable)
+                    {
+                        Libc.SetCloseOnExec(fd, closeOnExec: true);
+                    }
+                }
+            }
+
+            return new ChildProcess(generation, process, control, logger);
+        }
+        catch
+        {
+            control?.Dispose();
+            throw;
+        }
+        finally
+        {
+            Libc.Close(childEnd);
+        }
+    }
+
+    /// <summary>Asks the child to stop gracefully (SIGTERM).</summary>
+    public void Terminate()
+    {
+        StopRequested = true;
+        Send(Libc.SIGTERM);
+    }
+
+    /// <summary>Kills the child at once (SIGKILL).</summary>
+    public void Kill()
+    {
+        StopRequested = true;
+        Send(Libc.SIGKILL);
+    }
+
+    private void Send(int signal)
+    {
+        if (HasExited)
+        {
+            return;
+        }
+
+        Interlocked.Exchange(ref _signalled, 1);
+        Libc.Kill(Pid, signal);
+    }
+
+    private async Task<int> WaitForExitAsync()
+    {
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+        return _process.ExitCode;
+    }
+
+    private async Task ReadControlAsync()
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            while (true)
+            {
+                int read = await _control.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                foreach (string line in Encoding.UTF8.GetString(buffer, 0, read).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (line == "READY=1")
+                    {
+                        _ready.TrySetResult();
+                    }
+                    else if (line.StartsWith("STATUS=", StringComparison.Ordinal))
+                    {
+                        Status = line["STATUS=".Length..];
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            MasterLog.ControlChannelClosed(_logger, Generation, Pid, e.Message);
+        }
+    }
+
+    /// <summary>Describes an exit code the way a shell would: signals as 128+n.</summary>
+    public static string DescribeExit(int code) =>
+        code > 128 && code < 128 + 65 ? $"signal {code - 128} (exit code {code})" : $"exit code {code}";
+
+    public void Dispose()
+    {
+        _control.Dispose();
+        _process.Dispose();
+    }
+}

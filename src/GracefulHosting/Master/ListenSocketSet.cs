@@ -1,0 +1,152 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using GracefulHosting.Endpoints;
+using Microsoft.Extensions.Logging;
+
+namespace GracefulHosting.Master;
+
+/// <summary>A listening socket the master owns, and the Kestrel addresses it stands in for.</summary>
+internal sealed record BoundListener(ListenEndpoint Endpoint, Socket Socket, IReadOnlyList<IPEndPoint> Addresses)
+{
+    public int Fd => (int)Socket.SafeHandle.DangerousGetHandle();
+}
+
+/// <summary>The master's listening sockets. They stay open for the master's whole life.</summary>
+[SupportedOSPlatform("linux")]
+internal sealed class ListenSocketSet : IDisposable
+{
+    private const int Backlog = 512;
+
+    private ListenSocketSet(IReadOnlyList<BoundListener> listeners) => Listeners = listeners;
+
+    public IReadOnlyList<BoundListener> Listeners { get; }
+
+    /// <summary>Binds every endpoint; on failure closes what was bound and throws with the setting's name.</summary>
+    public static ListenSocketSet Bind(IReadOnlyList<ListenEndpoint> endpoints, ILogger logger)
+    {
+        var bound = new List<BoundListener>();
+        try
+        {
+            foreach (var endpoint in endpoints)
+            {
+                foreach (var target in endpoint.Targets)
+                {
+                    var listener = BindTarget(endpoint, target, logger);
+                    if (listener is not null)
+                    {
+                        bound.Add(listener);
+                        MasterLog.ListenerBound(logger, endpoint.Url, listener.Socket.LocalEndPoint?.ToString() ?? "?", listener.Fd, endpoint.Source);
+                    }
+                }
+            }
+        }
+        catch
+        {
+            foreach (var listener in bound)
+            {
+                listener.Socket.Dispose();
+            }
+
+            throw;
+        }
+
+        return new ListenSocketSet(bound);
+    }
+
+    private static BoundListener? BindTarget(ListenEndpoint endpoint, BindTarget target, ILogger logger)
+    {
+        var address = target.EndPoint;
+        if (address.Address.Equals(IPAddress.IPv6Any))
+        {
+            // Kestrel binds "*" as a dual-mode IPv6 socket and falls back to IPv4 where IPv6 is missing.
+            try
+            {
+                return new BoundListener(endpoint, Open(address, dualMode: true), [address]);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressFamilyNotSupported or SocketError.AddressNotAvailable or SocketError.ProtocolNotSupported)
+            {
+                var v4 = new IPEndPoint(IPAddress.Any, address.Port);
+                return new BoundListener(endpoint, OpenOrThrow(endpoint, v4), [address, v4]);
+            }
+            catch (SocketException e)
+            {
+                throw BindFailed(endpoint, address, e);
+            }
+        }
+
+        if (!target.Required)
+        {
+            try
+            {
+                return new BoundListener(endpoint, Open(address, dualMode: false), [address]);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is not SocketError.AddressAlreadyInUse and not SocketError.AccessDenied)
+            {
+                MasterLog.OptionalListenerSkipped(logger, endpoint.Url, address.ToString(), e.Message);
+                return null;
+            }
+            catch (SocketException e)
+            {
+                throw BindFailed(endpoint, address, e);
+            }
+        }
+
+        return new BoundListener(endpoint, OpenOrThrow(endpoint, address), [address]);
+    }
+
+    private static Socket OpenOrThrow(ListenEndpoint endpoint, IPEndPoint address)
+    {
+        try
+        {
+            return Open(address, dualMode: false);
+        }
+        catch (SocketException e)
+        {
+            throw BindFailed(endpoint, address, e);
+        }
+    }
+
+    private static Socket Open(IPEndPoint address, bool dualMode)
+    {
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (dualMode)
+            {
+                socket.DualMode = true;
+            }
+
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(address);
+            socket.Listen(Backlog);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static InvalidOperationException BindFailed(ListenEndpoint endpoint, IPEndPoint address, SocketException e)
+    {
+        string reason = e.SocketErrorCode switch
+        {
+            SocketError.AddressAlreadyInUse => "the address is already in use by another process",
+            SocketError.AccessDenied => "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
+            SocketError.AddressNotAvailable => "the address does not belong to this machine",
+            _ => e.Message,
+        };
+        return new InvalidOperationException(
+            $"Cannot listen on {address} for {endpoint.Source} = '{endpoint.Url}': {reason}.", e);
+    }
+
+    public void Dispose()
+    {
+        foreach (var listener in Listeners)
+        {
+            listener.Socket.Dispose();
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using Microsoft.Extensions.Logging;
+
+namespace GracefulHosting.Master;
+
+/// <summary>
+/// The master's log events. Event ids 1-99 belong to the master and are never reused.
+/// </summary>
+internal static partial class MasterLog
+{
+    [LoggerMessage(EventId = 1, EventName = "MasterStarting", Level = LogLevel.Information,
+        Message = "Graceful restart master {MasterPid} owns {ListenerCount} listening socket(s); restart strategy {Strategy}")]
+    public static partial void MasterStarting(ILogger logger, int masterPid, int listenerCount, RestartStrategy strategy);
+
+    [LoggerMessage(EventId = 2, EventName = "ListenerBound", Level = LogLevel.Information,
+        Message = "Listening on {Address} for {Url} (fd {Fd}, from {Source})")]
+    public static partial void ListenerBound(ILogger logger, string url, string address, int fd, string source);
+
+    [LoggerMessage(EventId = 3, EventName = "OptionalListenerSkipped", Level = LogLevel.Warning,
+        Message = "Skipped optional address {Address} of {Url}: {Reason}")]
+    public static partial void OptionalListenerSkipped(ILogger logger, string url, string address, string reason);
+
+    [LoggerMessage(EventId = 10, EventName = "ChildStarted", Level = LogLevel.Information,
+        Message = "Started child generation {Generation} with pid {ChildPid}")]
+    public static partial void ChildStarted(ILogger logger, int generation, int childPid);
+
+    [LoggerMessage(EventId = 11, EventName = "ChildReady", Level = LogLevel.Information,
+        Message = "Child generation {Generation} (pid {ChildPid}) is ready after {ElapsedMs:0} ms")]
+    public static partial void ChildReady(ILogger logger, int generation, int childPid, double elapsedMs);
+
+    [LoggerMessage(EventId = 12, EventName = "ChildStopping", Level = LogLevel.Information,
+        Message = "Stopping child generation {Generation} (pid {ChildPid}) with SIGTERM")]
+    public static partial void ChildStopping(ILogger logger, int generation, int childPid);
+
+    [LoggerMessage(EventId = 13, EventName = "ChildExited", Level = LogLevel.Information,
+        Message = "Child generation {Generation} (pid {ChildPid}) exited: {Exit}")]
+    public static partial void ChildExited(ILogger logger, int generation, int childPid, string exit);
+
+    [LoggerMessage(EventId = 14, EventName = "ChildKilled", Level = LogLevel.Warning,
+        Message = "Child generation {Generation} (pid {ChildPid}) outlived GracefulRestart:ExitTimeout ({ExitTimeout}); sending SIGKILL")]
+    public static partial void ChildKilled(ILogger logger, int generation, int childPid, TimeSpan exitTimeout);
+
+    [LoggerMessage(EventId = 15, EventName = "ChildFailedToStart", Level = LogLevel.Error,
+        Message = "Child generation {Generation} (pid {ChildPid}) failed to start: {Reason}; it is killed")]
+    public static partial void ChildFailedToStart(ILogger logger, int generation, int childPid, string reason);
+
+    [LoggerMessage(EventId = 16, EventName = "ChildStartFailed", Level = LogLevel.Error,
+        Message = "Cannot start child generation {Generation}: {Reason}")]
+    public static partial void ChildStartFailed(ILogger logger, int generation, string reason);
+
+    [LoggerMessage(EventId = 17, EventName = "ChildCrashed", Level = LogLevel.Error,
+        Message = "Serving child generation {Generation} (pid {ChildPid}) exited unexpectedly: {Exit}")]
+    public static partial void ChildCrashed(ILogger logger, int generation, int childPid, string exit);
+
+    [LoggerMessage(EventId = 18, EventName = "ControlChannelClosed", Level = LogLevel.Debug,
+        Message = "Control channel of child generation {Generation} (pid {ChildPid}) closed: {Reason}")]
+    public static partial void ControlChannelClosed(ILogger logger, int generation, int childPid, string reason);
+
+    [LoggerMessage(EventId = 20, EventName = "RestartRequested", Level = LogLevel.Information,
+        Message = "Restart requested ({Signal})")]
+    public static partial void RestartRequested(ILogger logger, string signal);
+
+    [LoggerMessage(EventId = 21, EventName = "RestartCoalesced", Level = LogLevel.Information,
+        Message = "Restart already pending; request coalesced")]
+    public static partial void RestartCoalesced(ILogger logger);
+
+    [LoggerMessage(EventId = 22, EventName = "RestartCompleted", Level = LogLevel.Information,
+        Message = "Restart complete: generation {Generation} (pid {ChildPid}) serves after {ElapsedMs:0} ms")]
+    public static partial void RestartCompleted(ILogger logger, int generation, int childPid, double elapsedMs);
+
+    [LoggerMessage(EventId = 23, EventName = "RolledBack", Level = LogLevel.Warning,
+        Message = "Restart rolled back: generation {Generation} (pid {ChildPid}) keeps serving")]
+    public static partial void RolledBack(ILogger logger, int generation, int childPid);
+
+    [LoggerMessage(EventId = 24, EventName = "CrashBackoff", Level = LogLevel.Warning,
+        Message = "Waiting {DelayMs:0} ms before replacing the child (crash {CrashCount} in a row)")]
+    public static partial void CrashBackoff(ILogger logger, double delayMs, int crashCount);
+
+    [LoggerMessage(EventId = 30, EventName = "MasterStopping", Level = LogLevel.Information,
+        Message = "Master stopping: stopping every child")]
+    public static partial void MasterStopping(ILogger logger);
+
+    [LoggerMessage(EventId = 31, EventName = "MasterStopped", Level = LogLevel.Information,
+        Message = "Master stopped")]
+    public static partial void MasterStopped(ILogger logger);
+
+    [LoggerMessage(EventId = 32, EventName = "SupervisorFailed", Level = LogLevel.Critical,
+        Message = "The supervisor failed; the master stops")]
+    public static partial void SupervisorFailed(ILogger logger, Exception exception);
+}

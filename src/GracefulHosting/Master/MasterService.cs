@@ -1,0 +1,381 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using System.Threading.Channels;
+using GracefulHosting.Endpoints;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GracefulHosting.Master;
+
+/// <summary>
+/// The supervisor that runs in the master instead of the app: it owns the listening sockets,
+/// starts each generation of the app as a child, restarts on the restart signal and replaces
+/// children that crash.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class MasterService : IHostedService, IDisposable
+{
+    private readonly GracefulRestartOptions _options;
+    private readonly IConfiguration _configuration;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ChildCommand _command;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Channel<bool> _restartRequests = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly List<ChildProcess> _retiring = [];
+    private readonly Lock _childrenLock = new();
+
+    private ListenSocketSet? _sockets;
+    private PosixSignalRegistration? _restartSignal;
+    private ChildProcess? _current;
+    private ChildProcess? _starting;
+    private Task _supervision = Task.CompletedTask;
+    private int _generation;
+    private int _consecutiveCrashes;
+
+    public MasterService(
+        IOptions<GracefulRestartOptions> options,
+        IConfiguration configuration,
+        IHostApplicationLifetime lifetime,
+        ILogger<MasterService> logger,
+        TimeProvider time,
+        ChildCommand command)
+    {
+        _options = options.Value;
+        _configuration = configuration;
+        _lifetime = lifetime;
+        _logger = logger;
+        _time = time;
+        _command = command;
+    }
+
+    /// <summary>The generation that serves now, for tests and status.</summary>
+    internal ChildProcess? Current => _current;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var endpoints = EndpointResolver.Resolve(_configuration);
+        _sockets = ListenSocketSet.Bind(endpoints, _logger);
+        MasterLog.MasterStarting(_logger, Environment.ProcessId, _sockets.Listeners.Count, _options.Strategy);
+
+        RestartSignals.TryParse(_options.RestartSignal, out int signal);
+        _restartSignal = PosixSignalRegistration.Create((PosixSignal)signal, context =>
+        {
+            context.Cancel = true;
+            RequestRestart();
+        });
+
+        var first = await StartGenerationAsync(cancellationToken).ConfigureAwait(false);
+        if (first is null && cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (first is null)
+        {
+            throw new InvalidOperationException(
+                "The first generation of the app did not become ready; the master stops. See the log above for the reason.");
+        }
+
+        _current = first;
+        _supervision = Task.Run(() => SuperviseAsync(_stopping.Token), CancellationToken.None);
+    }
+
+    /// <summary>Asks for a restart. Requests that arrive during a restart are coalesced into one.</summary>
+    public void RequestRestart()
+    {
+        if (_restartRequests.Writer.TryWrite(true))
+        {
+            MasterLog.RestartRequested(_logger, _options.RestartSignal);
+        }
+        else
+        {
+            MasterLog.RestartCoalesced(_logger);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        MasterLog.MasterStopping(_logger);
+        _stopping.Cancel();
+        _restartSignal?.Dispose();
+        _restartSignal = null;
+
+        try
+        {
+            await _supervision.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        ChildProcess[] alive;
+        lock (_childrenLock)
+        {
+            alive = [.. _retiring, .. new[] { _current, _starting }.OfType<ChildProcess>()];
+        }
+
+        await Task.WhenAll(alive.Distinct().Select(StopChildAsync)).ConfigureAwait(false);
+        _sockets?.Dispose();
+        _sockets = null;
+        MasterLog.MasterStopped(_logger);
+    }
+
+    private async Task SuperviseAsync(CancellationToken stopping)
+    {
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                var current = _current;
+                if (current is null || current.HasExited)
+                {
+                    await ReplaceCrashedAsync(current, stopping).ConfigureAwait(false);
+                    continue;
+                }
+
+                var restart = _restartRequests.Reader.WaitToReadAsync(stopping).AsTask();
+                await Task.WhenAny(restart, current.Exited).ConfigureAwait(false);
+                stopping.ThrowIfCancellationRequested();
+
+                if (restart.IsCompleted && _restartRequests.Reader.TryRead(out _))
+                {
+                    await RestartAsync(stopping).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            MasterLog.SupervisorFailed(_logger, e);
+            Environment.ExitCode = 1;
+            _lifetime.StopApplication();
+        }
+    }
+
+    private async Task RestartAsync(CancellationToken stopping)
+    {
+        // At most two generations are alive at once: a restart waits for the last one to finish draining.
+        await WaitForRetiringAsync().ConfigureAwait(false);
+        long began = Stopwatch.GetTimestamp();
+        var old = _current;
+
+        if (_options.Strategy == RestartStrategy.StopFirst && old is not null)
+        {
+            await StopChildAsync(old).ConfigureAwait(false);
+            SetCurrent(null);
+            var replacement = await StartGenerationAsync(stopping).ConfigureAwait(false);
+            SetCurrent(replacement);
+            if (replacement is not null)
+            {
+                MasterLog.RestartCompleted(_logger, replacement.Generation, replacement.Pid, Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+            }
+
+            return;
+        }
+
+        var next = await StartGenerationAsync(stopping).ConfigureAwait(false);
+        if (next is null)
+        {
+            MasterLog.RolledBack(_logger, old?.Generation ?? 0, old?.Pid ?? 0);
+            return;
+        }
+
+        SetCurrent(next);
+        MasterLog.RestartCompleted(_logger, next.Generation, next.Pid, Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+        if (old is not null)
+        {
+            Retire(old);
+        }
+    }
+
+    private async Task ReplaceCrashedAsync(ChildProcess? crashed, CancellationToken stopping)
+    {
+        if (crashed is not null)
+        {
+            int code = await crashed.Exited.ConfigureAwait(false);
+            var served = Stopwatch.GetElapsedTime(crashed.StartedAt);
+            if (served >= _options.CrashRestartMaxDelay)
+            {
+                _consecutiveCrashes = 0;
+            }
+
+            MasterLog.ChildCrashed(_logger, crashed.Generation, crashed.Pid, ChildProcess.DescribeExit(code));
+            crashed.Dispose();
+            SetCurrent(null);
+        }
+
+        _consecutiveCrashes++;
+        var delay = CrashBackoff.Delay(_consecutiveCrashes, _options.CrashRestartDelay, _options.CrashRestartMaxDelay);
+        if (delay > TimeSpan.Zero)
+        {
+            MasterLog.CrashBackoff(_logger, delay.TotalMilliseconds, _consecutiveCrashes);
+            await Task.Delay(delay, _time, stopping).ConfigureAwait(false);
+        }
+
+        // A restart requested while nothing serves is satisfied by this replacement.
+        _restartRequests.Reader.TryRead(out _);
+        var replacement = await StartGenerationAsync(stopping).ConfigureAwait(false);
+        SetCurrent(replacement);
+    }
+
+    /// <summary>Starts the next generation and waits until it is ready; kills it and returns null if it is not.</summary>
+    private async Task<ChildProcess?> StartGenerationAsync(CancellationToken cancellationToken)
+    {
+        int generation = Interlocked.Increment(ref _generation);
+        ChildProcess child;
+        try
+        {
+            child = ChildProcess.Start(_command, _sockets!, generation, _logger);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            MasterLog.ChildStartFailed(_logger, generation, e.Message);
+            return null;
+        }
+
+        lock (_childrenLock)
+        {
+            _starting = child;
+        }
+
+        MasterLog.ChildStarted(_logger, generation, child.Pid);
+        string? failure = null;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            timeout.CancelAfter(_options.StartTimeout);
+            var timedOut = Task.Delay(Timeout.Infinite, timeout.Token);
+            var winner = await Task.WhenAny(child.Ready, child.Exited, timedOut).ConfigureAwait(false);
+            if (winner == child.Ready)
+            {
+                MasterLog.ChildReady(_logger, generation, child.Pid, Stopwatch.GetElapsedTime(child.StartedAt).TotalMilliseconds);
+            }
+            else if (winner == child.Exited)
+            {
+                failure = $"it exited before it was ready ({ChildProcess.DescribeExit(child.Exited.Result)})";
+            }
+            else if (cancellationToken.IsCancellationRequested)
+            {
+                failure = "the master is stopping";
+            }
+            else
+            {
+                failure = $"it was not ready within GracefulRestart:StartTimeout ({_options.StartTimeout})";
+            }
+        }
+
+        if (failure is not null)
+        {
+            MasterLog.ChildFailedToStart(_logger, generation, child.Pid, failure);
+            child.Kill();
+            await child.Exited.ConfigureAwait(false);
+            lock (_childrenLock)
+            {
+                _starting = null;
+            }
+
+            child.Dispose();
+            return null;
+        }
+
+        lock (_childrenLock)
+        {
+            _starting = null;
+        }
+
+        return child;
+    }
+
+    private void SetCurrent(ChildProcess? child)
+    {
+        lock (_childrenLock)
+        {
+            _current = child;
+        }
+    }
+
+    private void Retire(ChildProcess old)
+    {
+        lock (_childrenLock)
+        {
+            _retiring.Add(old);
+        }
+
+        _ = RetireAsync(old);
+    }
+
+    private async Task RetireAsync(ChildProcess old)
+    {
+        await StopChildAsync(old).ConfigureAwait(false);
+        lock (_childrenLock)
+        {
+            _retiring.Remove(old);
+        }
+
+        old.Dispose();
+    }
+
+    private async Task WaitForRetiringAsync()
+    {
+        Task[] exits;
+        lock (_childrenLock)
+        {
+            exits = _retiring.Select(c => (Task)c.Exited).ToArray();
+        }
+
+        await Task.WhenAll(exits).ConfigureAwait(false);
+    }
+
+    /// <summary>SIGTERM, then SIGKILL once <see cref="GracefulRestartOptions.ExitTimeout"/> has passed.</summary>
+    private async Task StopChildAsync(ChildProcess child)
+    {
+        if (!child.HasExited)
+        {
+            MasterLog.ChildStopping(_logger, child.Generation, child.Pid);
+            child.Terminate();
+            var finished = await Task.WhenAny(child.Exited, Task.Delay(_options.ExitTimeout, _time)).ConfigureAwait(false);
+            if (finished != child.Exited)
+            {
+                MasterLog.ChildKilled(_logger, child.Generation, child.Pid, _options.ExitTimeout);
+                child.Kill();
+            }
+        }
+
+        int code = await child.Exited.ConfigureAwait(false);
+        MasterLog.ChildExited(_logger, child.Generation, child.Pid, ChildProcess.DescribeExit(code));
+    }
+
+    public void Dispose()
+    {
+        _restartSignal?.Dispose();
+        _sockets?.Dispose();
+        _stopping.Dispose();
+    }
+}
+
+/// <summary>Exponential backoff for children that keep crashing.</summary>
+internal static class CrashBackoff
+{
+    /// <summary>
+    /// The wait before replacement number <paramref name="attempt"/> (1-based) of consecutive crashes:
+    /// none for the first, then <paramref name="initial"/>, doubling up to <paramref name="max"/>.
+    /// </summary>
+    public static TimeSpan Delay(int attempt, TimeSpan initial, TimeSpan max)
+    {
+        if (attempt <= 1 || initial <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+
+        double factor = Math.Pow(2, Math.Min(attempt - 2, 30));
+        double ticks = Math.Min(initial.Ticks * factor, max.Ticks);
+        return TimeSpan.FromTicks((long)ticks);
+    }
+}
