@@ -39,6 +39,15 @@ public sealed class GracefulRestartOptions
     public TimeSpan ExitTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How long a stopping child keeps its open connections before Kestrel closes the idle ones.
+    /// Meanwhile every HTTP/1.1 response carries <c>Connection: close</c> and HTTP/2 connections get
+    /// GOAWAY, so clients move to the new generation without a request lost to a closed keep-alive
+    /// connection. The wait ends early once every connection has closed. Must be less than
+    /// <see cref="ExitTimeout"/>. Default: 1 second.
+    /// </summary>
+    public TimeSpan DrainQuietPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// The signal that makes the master restart its children: <c>SIGHUP</c>, <c>SIGUSR1</c> or <c>SIGUSR2</c>.
     /// Default: <c>SIGHUP</c>.
     /// </summary>

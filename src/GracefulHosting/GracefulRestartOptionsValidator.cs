@@ -26,6 +26,12 @@ internal sealed class GracefulRestartOptionsValidator : IValidateOptions<Gracefu
         CheckPositive(failures, nameof(options.StartTimeout), options.StartTimeout);
         CheckPositive(failures, nameof(options.ExitTimeout), options.ExitTimeout);
 
+        if (options.DrainQuietPeriod < TimeSpan.Zero || options.DrainQuietPeriod >= options.ExitTimeout)
+        {
+            failures.Add(Describe(nameof(options.DrainQuietPeriod), Format(options.DrainQuietPeriod),
+                "must be at least 00:00:00 and less than GracefulRestart:ExitTimeout"));
+        }
+
         if (options.CrashRestartDelay < TimeSpan.Zero || options.CrashRestartDelay > MaxTimeout)
         {
             failures.Add(Describe(nameof(options.CrashRestartDelay), Format(options.CrashRestartDelay), "must be between 00:00:00 and 1.00:00:00"));

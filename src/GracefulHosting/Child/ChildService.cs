@@ -16,10 +16,12 @@ namespace GracefulHosting.Child;
 /// master goes away.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed class ChildService : IHostedService, IDisposable
+internal sealed class ChildService : IHostedLifecycleService, IDisposable
 {
     private readonly InheritedSockets _sockets;
     private readonly ChildListeners _listeners;
+    private readonly DrainState _drain;
+    private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly IServer _server;
     private readonly GracefulRestartOptions _options;
@@ -32,6 +34,8 @@ internal sealed class ChildService : IHostedService, IDisposable
     public ChildService(
         InheritedSockets sockets,
         ChildListeners listeners,
+        DrainState drain,
+        TimeProvider time,
         IHostApplicationLifetime lifetime,
         IServer server,
         IOptions<GracefulRestartOptions> options,
@@ -39,6 +43,8 @@ internal sealed class ChildService : IHostedService, IDisposable
     {
         _sockets = sockets;
         _listeners = listeners;
+        _drain = drain;
+        _time = time;
         _lifetime = lifetime;
         _server = server;
         _options = options.Value;
@@ -66,6 +72,19 @@ internal sealed class ChildService : IHostedService, IDisposable
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Runs before Kestrel stops: open connections get <see cref="GracefulRestartOptions.DrainQuietPeriod"/>
+    /// to receive a last response with <c>Connection: close</c> before Kestrel closes the idle ones.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) =>
+        _drain.WaitForIdleAsync(_options.DrainQuietPeriod, _time, cancellationToken);
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     private void OnStarted()
     {
         foreach (var unclaimed in _sockets.Unclaimed)
@@ -83,6 +102,7 @@ internal sealed class ChildService : IHostedService, IDisposable
     private void OnStopping()
     {
         ChildLog.ChildStopAccepting(_logger, _options.ExitTimeout);
+        _drain.BeginDraining();
         Send("STOPPING=1\n");
         // Stop accepting now rather than when Kestrel's turn to stop comes; the master's other
         // generation keeps accepting on the same sockets.

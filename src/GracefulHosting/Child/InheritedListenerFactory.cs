@@ -15,12 +15,14 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
     private readonly IConnectionListenerFactory _inner;
     private readonly InheritedSockets _sockets;
     private readonly ChildListeners _listeners;
+    private readonly DrainState _drain;
 
-    public InheritedListenerFactory(IConnectionListenerFactory inner, InheritedSockets sockets, ChildListeners listeners)
+    public InheritedListenerFactory(IConnectionListenerFactory inner, InheritedSockets sockets, ChildListeners listeners, DrainState drain)
     {
         _inner = inner;
         _sockets = sockets;
         _listeners = listeners;
+        _drain = drain;
     }
 
     public bool CanBind(EndPoint endpoint) =>
@@ -43,7 +45,7 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
         }
 
         var inner = await _inner.BindAsync(new FileHandleEndPoint((ulong)fd, FileHandleType.Tcp), cancellationToken).ConfigureAwait(false);
-        var listener = new InheritedConnectionListener(inner, fd, _sockets);
+        var listener = new InheritedConnectionListener(inner, fd, _sockets, _drain);
         _listeners.Add(listener);
         return listener;
     }
@@ -55,20 +57,30 @@ internal sealed class InheritedConnectionListener : IConnectionListener
 {
     private readonly IConnectionListener _inner;
     private readonly InheritedSockets _sockets;
+    private readonly DrainState _drain;
 
-    public InheritedConnectionListener(IConnectionListener inner, int fd, InheritedSockets sockets)
+    public InheritedConnectionListener(IConnectionListener inner, int fd, InheritedSockets sockets, DrainState drain)
     {
         _inner = inner;
         Fd = fd;
         _sockets = sockets;
+        _drain = drain;
     }
 
     public int Fd { get; }
 
     public EndPoint EndPoint => _inner.EndPoint;
 
-    public ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default) =>
-        _inner.AcceptAsync(cancellationToken);
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = await _inner.AcceptAsync(cancellationToken).ConfigureAwait(false);
+        if (connection is not null)
+        {
+            _drain.Track(connection);
+        }
+
+        return connection;
+    }
 
     public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
     {

@@ -2,6 +2,7 @@ using System.Runtime.Versioning;
 using GracefulHosting.Child;
 using GracefulHosting.Master;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +19,7 @@ namespace GracefulHosting.Hosting;
 /// </summary>
 internal sealed class GracefulRestartSetup
 {
-    private const string TestServerTypeName = "Microsoft.AspNetCore.TestHost.TestServer";
+    private const string KestrelServerTypeName = "Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerImpl";
     private readonly Action<GracefulRestartOptions>? _configure;
 
     public GracefulRestartSetup(Action<GracefulRestartOptions>? configure) => _configure = configure;
@@ -77,10 +78,23 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton(new GracefulRestartContext(role, generation));
     }
 
-    private static bool IsUnderTestServer(IServiceCollection services) =>
-        services.LastOrDefault(d => d.ServiceType == typeof(IServer)) is { } server &&
-        (server.ImplementationType?.FullName == TestServerTypeName ||
-         server.ImplementationInstance?.GetType().FullName == TestServerTypeName);
+    /// <summary>
+    /// True when another server replaced Kestrel, as TestServer does under WebApplicationFactory
+    /// (which registers it through a factory method); a master or child needs Kestrel.
+    /// </summary>
+    private static bool IsUnderTestServer(IServiceCollection services)
+    {
+        var server = services.LastOrDefault(d => d.ServiceType == typeof(IServer) && !d.IsKeyedService);
+        if (server is null)
+        {
+            return false;
+        }
+
+        var type = server.ImplementationType
+            ?? server.ImplementationInstance?.GetType()
+            ?? server.ImplementationFactory?.Method.ReturnType;
+        return type is null || type.FullName != KestrelServerTypeName;
+    }
 
     [SupportedOSPlatform("linux")]
     private static void ApplyMaster(IServiceCollection services, GracefulRestartOptions options)
@@ -123,6 +137,9 @@ internal sealed class GracefulRestartSetup
 
         services.AddSingleton(sockets);
         services.AddSingleton<ChildListeners>();
+        services.AddSingleton<DrainState>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddTransient<IStartupFilter, DrainStartupFilter>();
         for (int i = 0; i < services.Count; i++)
         {
             var descriptor = services[i];
@@ -131,7 +148,8 @@ internal sealed class GracefulRestartSetup
                 services[i] = ServiceDescriptor.Singleton<IConnectionListenerFactory>(sp => new InheritedListenerFactory(
                     CreateInner(sp, descriptor),
                     sp.GetRequiredService<InheritedSockets>(),
-                    sp.GetRequiredService<ChildListeners>()));
+                    sp.GetRequiredService<ChildListeners>(),
+                    sp.GetRequiredService<DrainState>()));
             }
         }
 

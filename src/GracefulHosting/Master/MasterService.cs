@@ -356,7 +356,6 @@ internal sealed class MasterService : IHostedService, IDisposable
     {
         _restartSignal?.Dispose();
         _sockets?.Dispose();
-        _stopping.Dispose();
     }
 }
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the solution and runs every test: unit tests, then integration tests that start real
+# master and child processes. Prints one closing line: "N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+configuration="${CONFIGURATION:-Release}"
+log="$(mktemp -t graceful-test.XXXXXX)"
+trap 'rm -f "$log"' EXIT
+
+dotnet restore GracefulHosting.sln
+dotnet build GracefulHosting.sln --no-restore -c "$configuration"
+
+status=0
+for project in test/*/*.csproj; do
+  echo "==> $project"
+  dotnet test "$project" --no-build -c "$configuration" --logger "console;verbosity=normal" 2>&1 | tee -a "$log" \
+    || status=1
+done
+
+# dotnet test ends each project with "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12, ...".
+sum() { grep -E '(Passed|Failed)! +- ' "$log" | grep -Eo "$1: +[0-9]+" | awk '{ n += $2 } END { print n + 0 }'; }
+passed="$(sum Passed)"
+failed="$(sum Failed)"
+skipped="$(sum Skipped)"
+if ! grep -Eq '(Passed|Failed)! +- ' "$log"; then
+  echo "no test summary found" >&2
+  status=1
+fi
+echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+exit $status

@@ -1,0 +1,184 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace GracefulHosting.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A bare HTTP/1.1 client on one keep-alive connection at a time. It never retries: a request
+/// that fails (refused, reset, closed before the full response) counts as failed. It opens a new
+/// connection only when the server said <c>Connection: close</c> or after a failure.
+/// </summary>
+internal sealed class KeepAliveClient : IDisposable
+{
+    private readonly IPEndPoint _server;
+    private Socket? _socket;
+    private NetworkStream? _stream;
+    private readonly byte[] _buffer = new byte[16 * 1024];
+    private int _start;
+    private int _end;
+
+    public KeepAliveClient(IPEndPoint server) => _server = server;
+
+    public int Connections { get; private set; }
+
+    /// <summary>Sends one GET and returns the status code, body and whether the server closes.</summary>
+    public async Task<(int Status, string Body, bool Close)> GetAsync(string path, CancellationToken cancellationToken)
+    {
+        if (_stream is null)
+        {
+            _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await _socket.ConnectAsync(_server, cancellationToken);
+            _stream = new NetworkStream(_socket, ownsSocket: true);
+            _start = _end = 0;
+            Connections++;
+        }
+
+        try
+        {
+            byte[] request = Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {_server}\r\n\r\n");
+            await _stream.WriteAsync(request, cancellationToken);
+            var result = await ReadResponseAsync(cancellationToken);
+            if (result.Close)
+            {
+                Reset();
+            }
+
+            return result;
+        }
+        catch
+        {
+            Reset();
+            throw;
+        }
+    }
+
+    private async Task<(int Status, string Body, bool Close)> ReadResponseAsync(CancellationToken cancellationToken)
+    {
+        string statusLine = await ReadLineAsync(cancellationToken);
+        var parts = statusLine.Split(' ', 3);
+        if (parts.Length < 2 || !parts[0].StartsWith("HTTP/1.", StringComparison.Ordinal))
+        {
+            throw new IOException($"Bad status line '{statusLine}'");
+        }
+
+        int status = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        int contentLength = -1;
+        bool chunked = false;
+        bool close = false;
+        while (true)
+        {
+            string header = await ReadLineAsync(cancellationToken);
+            if (header.Length == 0)
+            {
+                break;
+            }
+
+            int colon = header.IndexOf(':', StringComparison.Ordinal);
+            string name = header[..colon].Trim();
+            string value = header[(colon + 1)..].Trim();
+            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                contentLength = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) && value.Contains("chunked", StringComparison.OrdinalIgnoreCase))
+            {
+                chunked = true;
+            }
+            else if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase) && value.Contains("close", StringComparison.OrdinalIgnoreCase))
+            {
+                close = true;
+            }
+        }
+
+        var body = new StringBuilder();
+        if (chunked)
+        {
+            while (true)
+            {
+                int size = Convert.ToInt32(await ReadLineAsync(cancellationToken), 16);
+                if (size == 0)
+                {
+                    await ReadLineAsync(cancellationToken);
+                    break;
+                }
+
+                body.Append(Encoding.UTF8.GetString(await ReadBytesAsync(size, cancellationToken)));
+                await ReadLineAsync(cancellationToken);
+            }
+        }
+        else if (contentLength >= 0)
+        {
+            body.Append(Encoding.UTF8.GetString(await ReadBytesAsync(contentLength, cancellationToken)));
+        }
+        else
+        {
+            throw new IOException("Response without Content-Length or chunked encoding");
+        }
+
+        return (status, body.ToString(), close);
+    }
+
+    private async Task<string> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            int newline = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+            if (newline >= 0)
+            {
+                string line = Encoding.ASCII.GetString(_buffer, _start, newline - _start).TrimEnd('\r');
+                _start = newline + 1;
+                return line;
+            }
+
+            await FillAsync(cancellationToken);
+        }
+    }
+
+    private async Task<byte[]> ReadBytesAsync(int count, CancellationToken cancellationToken)
+    {
+        var result = new byte[count];
+        int copied = 0;
+        while (copied < count)
+        {
+            if (_start == _end)
+            {
+                await FillAsync(cancellationToken);
+            }
+
+            int n = Math.Min(count - copied, _end - _start);
+            Array.Copy(_buffer, _start, result, copied, n);
+            _start += n;
+            copied += n;
+        }
+
+        return result;
+    }
+
+    private async Task FillAsync(CancellationToken cancellationToken)
+    {
+        if (_start > 0)
+        {
+            Array.Copy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+
+        int read = await _stream!.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+        if (read == 0)
+        {
+            throw new IOException("The server closed the connection before the full response");
+        }
+
+        _end += read;
+    }
+
+    private void Reset()
+    {
+        _stream?.Dispose();
+        _stream = null;
+        _socket = null;
+    }
+
+    public void Dispose() => Reset();
+}

@@ -1,0 +1,208 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace GracefulHosting.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A real HelloGraceful process started by a test (normally a master), with its log lines.
+/// Dispose kills it and every descendant by pid, even when the test failed.
+/// </summary>
+internal sealed partial class MasterProcess : IAsyncDisposable
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly SemaphoreSlim _lineAdded = new(0);
+    private readonly HashSet<int> _knownPids = [];
+    private readonly Lock _lock = new();
+
+    private MasterProcess(Process process)
+    {
+        _process = process;
+        Pid = process.Id;
+        _process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int Pid { get; }
+
+    public IReadOnlyCollection<string> Lines => _lines.ToArray();
+
+    public string Output => string.Join('\n', _lines);
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Starts <c>dotnet HelloGraceful.dll</c> in <paramref name="appDirectory"/> on a free port of 127.0.0.1.</summary>
+    public static MasterProcess Start(string? appDirectory = null, IEnumerable<string>? arguments = null,
+        IDictionary<string, string?>? environment = null, bool defaultEndpoint = true)
+    {
+        appDirectory ??= ExampleApp.OutputDirectory;
+        var startInfo = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = appDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add(Path.Combine(appDirectory, "HelloGraceful.dll"));
+        if (defaultEndpoint)
+        {
+            startInfo.ArgumentList.Add("--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0");
+        }
+
+        foreach (string argument in arguments ?? [])
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        startInfo.Environment.Remove("GRACEFULHOSTING_CHILD");
+        startInfo.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        startInfo.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                startInfo.Environment.Remove(key);
+            }
+            else
+            {
+                startInfo.Environment[key] = value;
+            }
+        }
+
+        return new MasterProcess(Process.Start(startInfo)!);
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _lines.Enqueue(line);
+        foreach (Match match in PidInLog().Matches(line))
+        {
+            lock (_lock)
+            {
+                _knownPids.Add(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        _lineAdded.Release();
+    }
+
+    /// <summary>Waits for a log line matching <paramref name="pattern"/> and returns its match.</summary>
+    public async Task<Match> WaitForLineAsync(string pattern, TimeSpan? timeout = null, int skip = 0)
+    {
+        var regex = new Regex(pattern);
+        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
+        while (true)
+        {
+            var matches = _lines.Select(l => regex.Match(l)).Where(m => m.Success).Skip(skip).ToList();
+            if (matches.Count > 0)
+            {
+                return matches[0];
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                throw new TimeoutException($"No log line matched /{pattern}/ within {timeout ?? DefaultTimeout}. Output:\n{Output}");
+            }
+
+            await _lineAdded.WaitAsync(left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200));
+        }
+    }
+
+    public bool HasLine(string pattern) => _lines.Any(l => Regex.IsMatch(l, pattern));
+
+    /// <summary>The address the master bound, from its "Listening on" log line.</summary>
+    public async Task<Uri> WaitForAddressAsync(int index = 0)
+    {
+        var match = await WaitForLineAsync(@"Listening on (\S+) for (\w+)://", skip: index);
+        return new Uri($"{match.Groups[2].Value}://{match.Groups[1].Value}/");
+    }
+
+    /// <summary>Waits until the given generation is ready and returns its pid.</summary>
+    public async Task<int> WaitForReadyAsync(int generation, TimeSpan? timeout = null)
+    {
+        var match = await WaitForLineAsync($@"Child generation {generation} \(pid (\d+)\) is ready", timeout);
+        return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Waits until a restart has made <paramref name="generation"/> the serving one; returns its pid.</summary>
+    public async Task<int> WaitForRestartAsync(int generation, TimeSpan? timeout = null)
+    {
+        var match = await WaitForLineAsync($@"Restart complete: generation {generation} \(pid (\d+)\)", timeout);
+        return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public void Signal(int signal) => Native.Kill(Pid, signal);
+
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Every pid the process tree has had: the master, its live descendants and pids named in its log.</summary>
+    public IReadOnlyList<int> AllPids()
+    {
+        var pids = new HashSet<int> { Pid };
+        pids.UnionWith(Native.Descendants(Pid));
+        lock (_lock)
+        {
+            pids.UnionWith(_knownPids);
+        }
+
+        return [.. pids];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var pids = AllPids();
+        foreach (int pid in pids.Where(p => p != Environment.ProcessId))
+        {
+            // Only processes that belong to this test: the master and its descendants (or log-named
+            // children that were re-parented after the master died).
+            if (pid == Pid || Native.IsAlive(pid) && BelongsToTest(pid))
+            {
+                Native.Kill(pid, Native.SIGKILL);
+            }
+        }
+
+        await WaitForExitAsync(TimeSpan.FromSeconds(10));
+        _process.Dispose();
+        _lineAdded.Dispose();
+    }
+
+    private static bool BelongsToTest(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains("HelloGraceful", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    [GeneratedRegex(@"(?:\(pid |with pid )(\d+)")]
+    private static partial Regex PidInLog();
+}

@@ -1,0 +1,182 @@
+using GracefulHosting.IntegrationTests.Infrastructure;
+
+namespace GracefulHosting.IntegrationTests;
+
+/// <summary>Real master and child processes, real sockets on 127.0.0.1, real signals.</summary>
+public sealed class RestartTests
+{
+    [Fact]
+    public async Task Sighup_ThreeTimesUnderLoad_EachRestartChangesPidAndNoRequestFails()
+    {
+        await using var master = MasterProcess.Start();
+        var address = await master.WaitForAddressAsync();
+        int firstPid = await master.WaitForReadyAsync(1);
+
+        await using var load = new LoadClient(address, concurrency: 4);
+        var servedBy = new List<int> { firstPid };
+        for (int generation = 2; generation <= 4; generation++)
+        {
+            await Task.Delay(300);
+            master.Signal(Native.SIGHUP);
+            int pid = await master.WaitForRestartAsync(generation);
+            using var probe = Http.CreateClient(address);
+            await Http.WaitForPidAsync(probe, p => p == pid, TimeSpan.FromSeconds(15));
+            servedBy.Add(pid);
+        }
+
+        await Task.Delay(300);
+        await load.StopAsync();
+
+        Assert.Empty(load.Failures);
+        Assert.True(load.Succeeded > 50, $"only {load.Succeeded} requests succeeded");
+        Assert.Equal(4, servedBy.Distinct().Count());
+        Assert.DoesNotContain(master.Pid, servedBy);
+        Assert.Equal(servedBy[^1], load.LastPid);
+    }
+
+    [Fact]
+    public async Task Sighup_SlowRequestInFlight_CompletesWith200FromOldPid()
+    {
+        await using var master = MasterProcess.Start();
+        var address = await master.WaitForAddressAsync();
+        int oldPid = await master.WaitForReadyAsync(1);
+        using var client = Http.CreateClient(address);
+
+        var slow = Http.GetPidAsync(client, "/slow?ms=3000");
+        await Task.Delay(500);
+        master.Signal(Native.SIGHUP);
+        int newPid = await master.WaitForRestartAsync(2);
+
+        // While the old child drains, having closed its copy of the socket, the new one accepts.
+        await master.WaitForLineAsync("Stopping: no new connections");
+        Assert.True(Native.IsAlive(oldPid), "the old child should still be draining");
+        using var fresh = Http.CreateClient(address);
+        Assert.Equal(newPid, await Http.GetPidAsync(fresh));
+
+        Assert.Equal(oldPid, await slow);
+        await master.WaitForLineAsync($@"Child generation 1 \(pid {oldPid}\) exited: exit code 0");
+        Assert.Equal(newPid, await Http.GetPidAsync(fresh));
+    }
+
+    [Fact]
+    public async Task Sighup_OldChildHasClosedItsCopy_SocketStillAcceptsInNewChild()
+    {
+        await using var master = MasterProcess.Start();
+        var address = await master.WaitForAddressAsync();
+        int oldPid = await master.WaitForReadyAsync(1);
+
+        master.Signal(Native.SIGHUP);
+        int newPid = await master.WaitForRestartAsync(2);
+        await master.WaitForLineAsync($@"Child generation 1 \(pid {oldPid}\) exited");
+        Assert.False(Native.IsAlive(oldPid));
+
+        // Fresh connections, one per request: each needs a working accept queue.
+        for (int i = 0; i < 20; i++)
+        {
+            using var client = Http.CreateClient(address);
+            Assert.Equal(newPid, await Http.GetPidAsync(client));
+        }
+    }
+
+    [Fact]
+    public async Task Sighup_NewGenerationHasInvalidAppsettings_RolledBackAndOldPidServes()
+    {
+        using var copy = ExampleApp.CopyToTemp();
+        await using var master = MasterProcess.Start(copy.Path);
+        var address = await master.WaitForAddressAsync();
+        int oldPid = await master.WaitForReadyAsync(1);
+
+        string settings = Path.Combine(copy.Path, "appsettings.json");
+        string good = await File.ReadAllTextAsync(settings);
+        await File.WriteAllTextAsync(settings, "{ this is not json");
+        master.Signal(Native.SIGHUP);
+
+        await master.WaitForLineAsync(@"Child generation 2 \(pid \d+\) failed to start: it exited before it was ready");
+        await master.WaitForLineAsync($@"Restart rolled back: generation 1 \(pid {oldPid}\) keeps serving");
+        using var client = Http.CreateClient(address);
+        Assert.Equal(oldPid, await Http.GetPidAsync(client));
+        Assert.False(master.HasExited);
+
+        // Fixing the file makes the next restart succeed.
+        await File.WriteAllTextAsync(settings, good);
+        master.Signal(Native.SIGHUP);
+        int newPid = await master.WaitForRestartAsync(3);
+        Assert.Equal(newPid, await Http.WaitForPidAsync(client, p => p == newPid, TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task Sighup_NewGenerationNeverReady_KilledAtStartTimeoutAndOldPidServes()
+    {
+        using var copy = ExampleApp.CopyToTemp();
+        await using var master = MasterProcess.Start(copy.Path, ["--GracefulRestart:StartTimeout=00:00:03"]);
+        var address = await master.WaitForAddressAsync();
+        int oldPid = await master.WaitForReadyAsync(1);
+
+        // The next generation reads a warm-up far longer than the start timeout.
+        string settings = Path.Combine(copy.Path, "appsettings.json");
+        string text = await File.ReadAllTextAsync(settings);
+        await File.WriteAllTextAsync(settings, text.Replace("\"WarmupMilliseconds\": 0", "\"WarmupMilliseconds\": 600000", StringComparison.Ordinal));
+        master.Signal(Native.SIGHUP);
+
+        var started = await master.WaitForLineAsync(@"Started child generation 2 with pid (\d+)");
+        int hungPid = int.Parse(started.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        await master.WaitForLineAsync(@"Child generation 2 \(pid \d+\) failed to start: it was not ready within GracefulRestart:StartTimeout");
+        await master.WaitForLineAsync($@"Restart rolled back: generation 1 \(pid {oldPid}\)");
+        Assert.False(Native.IsAlive(hungPid), "the hung child must be killed and reaped");
+        using var client = Http.CreateClient(address);
+        Assert.Equal(oldPid, await Http.GetPidAsync(client));
+    }
+
+    [Fact]
+    public async Task Sighup_StopFirstStrategy_OldGenerationExitsBeforeNewStarts()
+    {
+        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:Strategy=StopFirst"]);
+        var address = await master.WaitForAddressAsync();
+        int oldPid = await master.WaitForReadyAsync(1);
+
+        master.Signal(Native.SIGHUP);
+        int newPid = await master.WaitForRestartAsync(2);
+
+        var lines = master.Lines.ToList();
+        int exited = lines.FindIndex(l => l.Contains($"Child generation 1 (pid {oldPid}) exited", StringComparison.Ordinal));
+        int started = lines.FindIndex(l => l.Contains("Started child generation 2", StringComparison.Ordinal));
+        Assert.True(exited >= 0 && started > exited, "StopFirst must stop the old generation before starting the new one");
+        using var client = Http.CreateClient(address);
+        Assert.Equal(newPid, await Http.WaitForPidAsync(client, p => p == newPid, TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task Sigterm_ToMaster_StopsEverythingAndExitsZero()
+    {
+        await using var master = MasterProcess.Start();
+        await master.WaitForAddressAsync();
+        await master.WaitForReadyAsync(1);
+        master.Signal(Native.SIGHUP);
+        int child = await master.WaitForRestartAsync(2);
+        var tree = Native.Descendants(master.Pid);
+        Assert.Contains(child, tree);
+
+        master.Signal(Native.SIGTERM);
+
+        Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the master did not exit");
+        Assert.Equal(0, master.ExitCode);
+        foreach (int pid in tree.Append(child))
+        {
+            Assert.False(Native.IsAlive(pid), $"process {pid} outlived the master");
+        }
+    }
+
+    [Fact]
+    public async Task Sigint_ToMaster_StopsEverythingAndExitsZero()
+    {
+        await using var master = MasterProcess.Start();
+        await master.WaitForAddressAsync();
+        int child = await master.WaitForReadyAsync(1);
+
+        master.Signal(Native.SIGINT);
+
+        Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the master did not exit");
+        Assert.Equal(0, master.ExitCode);
+        Assert.False(Native.IsAlive(child));
+    }
+}

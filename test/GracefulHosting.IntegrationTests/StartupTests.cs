@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using GracefulHosting.IntegrationTests.Infrastructure;
+
+namespace GracefulHosting.IntegrationTests;
+
+/// <summary>What the master binds, where the app's code runs, and how bad input is refused.</summary>
+public sealed class StartupTests
+{
+    [Fact]
+    public async Task Master_BackgroundService_RunsOnlyInChildren()
+    {
+        using var temp = new TempDirectory();
+        string pidFile = Path.Combine(temp.Path, "pids.txt");
+        await using var master = MasterProcess.Start(arguments: [$"--HelloGraceful:BackgroundPidFile={pidFile}"]);
+        await master.WaitForAddressAsync();
+        int first = await master.WaitForReadyAsync(1);
+        master.Signal(Native.SIGHUP);
+        int second = await master.WaitForRestartAsync(2);
+
+        var recorded = await WaitForPidsAsync(pidFile, 2);
+        Assert.Equal(new[] { first, second }.Order(), recorded.Order());
+        Assert.DoesNotContain(master.Pid, recorded);
+    }
+
+    [Fact]
+    public async Task Master_ServesOnOneSocketPerEndpoint_ChildBindsNothing()
+    {
+        await using var master = MasterProcess.Start(arguments: ["--Kestrel:Endpoints:Second:Url=http://127.0.0.1:0"]);
+        var first = await master.WaitForAddressAsync(0);
+        var second = await master.WaitForAddressAsync(1);
+        int child = await master.WaitForReadyAsync(1);
+
+        Assert.NotEqual(first.Port, second.Port);
+        foreach (var address in new[] { first, second })
+        {
+            using var client = Http.CreateClient(address);
+            Assert.Equal(child, await Http.GetPidAsync(client));
+        }
+
+        // The child's listening sockets are exactly the master's: same inode numbers, none of its own.
+        Assert.Equal(ListeningSocketInodes(master.Pid), ListeningSocketInodes(child));
+        Assert.Equal(2, ListeningSocketInodes(master.Pid).Count);
+    }
+
+    [Fact]
+    public async Task Master_HttpsEndpointWithCertificate_ChildServesTls()
+    {
+        using var temp = new TempDirectory();
+        string certificate = Path.Combine(temp.Path, "localhost.pfx");
+        WriteSelfSignedCertificate(certificate, "secret");
+        await using var master = MasterProcess.Start(arguments:
+        [
+            "--Kestrel:Endpoints:Https:Url=https://127.0.0.1:0",
+            $"--Kestrel:Endpoints:Https:Certificate:Path={certificate}",
+            "--Kestrel:Endpoints:Https:Certificate:Password=secret",
+        ]);
+        Uri? https = null;
+        for (int i = 0; i < 2 && https is null; i++)
+        {
+            var address = await master.WaitForAddressAsync(i);
+            https = address.Scheme == "https" ? address : null;
+        }
+
+        int child = await master.WaitForReadyAsync(1);
+        Assert.NotNull(https);
+        using var client = Http.CreateClient(https, acceptAnyCertificate: true);
+        Assert.Equal(child, await Http.GetPidAsync(client));
+
+        master.Signal(Native.SIGHUP);
+        int next = await master.WaitForRestartAsync(2);
+        Assert.Equal(next, await Http.WaitForPidAsync(client, p => p == next, TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task Master_PortInUse_ExitsNonZeroNamingTheSettingAndStartsNoChild()
+    {
+        using var blocker = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        blocker.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        blocker.Listen();
+        int port = ((IPEndPoint)blocker.LocalEndPoint!).Port;
+
+        await using var master = MasterProcess.Start(arguments: [$"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}"], defaultEndpoint: false);
+
+        Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.NotEqual(0, master.ExitCode);
+        Assert.Contains("Kestrel:Endpoints:Http:Url", master.Output, StringComparison.Ordinal);
+        Assert.Contains("already in use", master.Output, StringComparison.Ordinal);
+        Assert.False(master.HasLine("Started child generation"));
+    }
+
+    [Theory]
+    [InlineData("--GracefulRestart:StartTimeout=-00:00:01", "GracefulRestart:StartTimeout")]
+    [InlineData("--GracefulRestart:ExitTimeout=00:00:00", "GracefulRestart:ExitTimeout")]
+    [InlineData("--GracefulRestart:RestartSignal=SIGWHAT", "GracefulRestart:RestartSignal")]
+    [InlineData("--GracefulRestart:Strategy=Sideways", "GracefulRestart:Strategy")]
+    [InlineData("--Kestrel:Endpoints:Http:Url=ftp://127.0.0.1:0", "Kestrel:Endpoints:Http:Url")]
+    [InlineData("--Kestrel:Endpoints:Http:Url=http://127.0.0.1:99999", "Kestrel:Endpoints:Http:Url")]
+    public async Task Master_BadSetting_ExitsNonZeroNamingTheKey(string argument, string key)
+    {
+        await using var master = MasterProcess.Start(arguments: [argument], defaultEndpoint: false);
+
+        Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.NotEqual(0, master.ExitCode);
+        Assert.Contains(key, master.Output, StringComparison.Ordinal);
+        Assert.False(master.HasLine("Started child generation"));
+    }
+
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("generation=1;control=0;listen=1@127.0.0.1:80")]
+    [InlineData("generation=1;control=200;listen=201@127.0.0.1:80")]
+    public async Task Child_InvalidMarker_ExitsWithCode1AndClearError(string marker)
+    {
+        await using var child = MasterProcess.Start(environment: new Dictionary<string, string?> { ["GRACEFULHOSTING_CHILD"] = marker });
+
+        Assert.True(await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, child.ExitCode);
+        Assert.Contains("GRACEFULHOSTING_CHILD", child.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", child.Output, StringComparison.Ordinal);
+        Assert.False(child.HasLine("Now listening"));
+    }
+
+    private static async Task<List<int>> WaitForPidsAsync(string file, int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var pids = File.Exists(file)
+                ? (await File.ReadAllLinesAsync(file)).Where(l => l.Length > 0).Select(int.Parse).ToList()
+                : [];
+            if (pids.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return pids;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private static HashSet<string> ListeningSocketInodes(int pid)
+    {
+        var inodes = new HashSet<string>();
+        var listening = ListeningInodesFromProcNet();
+        foreach (string fd in Directory.EnumerateFiles($"/proc/{pid}/fd"))
+        {
+            try
+            {
+                var target = new FileInfo(fd).LinkTarget;
+                if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal))
+                {
+                    string inode = target[8..^1];
+                    if (listening.Contains(inode))
+                    {
+                        inodes.Add(inode);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return inodes;
+    }
+
+    private static HashSet<string> ListeningInodesFromProcNet()
+    {
+        var result = new HashSet<string>();
+        foreach (string table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            if (!File.Exists(table))
+            {
+                continue;
+            }
+
+            foreach (string line in File.ReadLines(table).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 9 && fields[3] == "0A")
+                {
+                    result.Add(fields[9]);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static void WriteSelfSignedCertificate(string path, string password)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        san.AddDnsName("localhost");
+        request.CertificateExtensions.Add(san.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        File.WriteAllBytes(path, certificate.Export(X509ContentType.Pfx, password));
+    }
+}
