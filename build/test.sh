@@ -8,6 +8,12 @@ configuration="${CONFIGURATION:-Release}"
 log="$(mktemp -t graceful-test.XXXXXX)"
 trap 'rm -f "$log"' EXIT
 
+# The systemd tests drive systemd-socket-activate and systemd-analyze (Debian package systemd).
+if ! command -v systemd-socket-activate >/dev/null || ! command -v systemd-analyze >/dev/null; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd
+fi
+
 dotnet restore GracefulHosting.sln
 dotnet build GracefulHosting.sln --no-restore -c "$configuration"
 

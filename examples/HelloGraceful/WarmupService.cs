@@ -4,7 +4,7 @@ namespace HelloGraceful;
 
 /// <summary>
 /// Simulates a slow start (cache priming, JIT, connection pools). It runs before Kestrel starts,
-/// so the app is neither serving nor ready until it ends.
+/// so the app is neither serving nor ready until it ends. It can also simulate a slow stop.
 /// </summary>
 public sealed partial class WarmupService(IOptions<HelloOptions> options, ILogger<WarmupService> logger) : IHostedLifecycleService
 {
@@ -24,7 +24,15 @@ public sealed partial class WarmupService(IOptions<HelloOptions> options, ILogge
 
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Ignores cancellationToken on purpose: this is the job that overruns its deadline.
+        int milliseconds = options.Value.StopDelayMilliseconds;
+        if (milliseconds > 0)
+        {
+            await Task.Delay(milliseconds, CancellationToken.None);
+        }
+    }
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -6,8 +6,10 @@ namespace GracefulHosting.Child;
 
 /// <summary>
 /// The environment variable through which a master tells its child which inherited descriptors to use:
-/// <c>generation=2;control=9;listen=5@127.0.0.1:8080,6@[::]:443|0.0.0.0:443</c>.
-/// Each listen entry is a descriptor and the addresses Kestrel asks for that it stands in for.
+/// <c>generation=2;control=9;listen=5@127.0.0.1:8080,6@[::]:443|0.0.0.0:443,7!http</c>.
+/// Each listen entry is a descriptor and the addresses Kestrel asks for that it stands in for, or,
+/// after <c>!</c>, the scheme of a socket systemd passed that no configured endpoint claims: the
+/// child serves it as an extra endpoint of its own.
 /// </summary>
 internal sealed record ChildMarker(int Generation, int ControlFd, IReadOnlyList<InheritedListener> Listeners)
 {
@@ -17,8 +19,9 @@ internal sealed record ChildMarker(int Generation, int ControlFd, IReadOnlyList<
     {
         var builder = new StringBuilder();
         builder.Append(CultureInfo.InvariantCulture, $"generation={Generation};control={ControlFd};listen=");
-        builder.AppendJoin(',', Listeners.Select(l =>
-            l.Fd.ToString(CultureInfo.InvariantCulture) + "@" + string.Join('|', l.Addresses.Select(a => a.ToString()))));
+        builder.AppendJoin(',', Listeners.Select(l => l.ExtraScheme is { } scheme
+            ? l.Fd.ToString(CultureInfo.InvariantCulture) + "!" + scheme
+            : l.Fd.ToString(CultureInfo.InvariantCulture) + "@" + string.Join('|', l.Addresses.Select(a => a.ToString()))));
         return builder.ToString();
     }
 
@@ -82,6 +85,19 @@ internal sealed record ChildMarker(int Generation, int ControlFd, IReadOnlyList<
 
         foreach (string entry in text.Split(','))
         {
+            int bang = entry.IndexOf('!', StringComparison.Ordinal);
+            if (bang > 0)
+            {
+                string scheme = entry[(bang + 1)..];
+                if (scheme is not ("http" or "https"))
+                {
+                    throw Bad(value, $"listen entry '{entry}' must end in !http or !https");
+                }
+
+                listeners.Add(new InheritedListener(ParseNumber(value, "listen", entry[..bang], 3), [], scheme));
+                continue;
+            }
+
             int at = entry.IndexOf('@', StringComparison.Ordinal);
             if (at <= 0)
             {
@@ -120,5 +136,8 @@ internal sealed record ChildMarker(int Generation, int ControlFd, IReadOnlyList<
         new($"The environment variable {VariableName}='{value}' is invalid: {reason}. It is set by the GracefulHosting master for its children; do not set it by hand.");
 }
 
-/// <summary>A listening socket inherited from the master, and the Kestrel addresses it stands in for.</summary>
-internal sealed record InheritedListener(int Fd, IReadOnlyList<IPEndPoint> Addresses);
+/// <summary>
+/// A listening socket inherited from the master, and the Kestrel addresses it stands in for; or,
+/// when <paramref name="ExtraScheme"/> is set, a socket the child serves as an endpoint of its own.
+/// </summary>
+internal sealed record InheritedListener(int Fd, IReadOnlyList<IPEndPoint> Addresses, string? ExtraScheme = null);

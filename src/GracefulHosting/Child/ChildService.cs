@@ -26,7 +26,8 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     private readonly IServer _server;
     private readonly GracefulRestartOptions _options;
     private readonly ILogger _logger;
-    private readonly Socket _control;
+    private readonly Socket? _control;
+    private readonly Systemd.ServiceNotifier _notifier;
     private readonly List<IDisposable> _registrations = [];
     private readonly CancellationTokenSource _disposed = new();
     private readonly int _masterPid = Environment.ProcessId == 1 ? 0 : GetParentPid();
@@ -39,8 +40,10 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         IHostApplicationLifetime lifetime,
         IServer server,
         IOptions<GracefulRestartOptions> options,
+        Systemd.ServiceNotifier notifier,
         ILogger<ChildService> logger)
     {
+        _notifier = notifier;
         _sockets = sockets;
         _listeners = listeners;
         _drain = drain;
@@ -49,7 +52,10 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         _server = server;
         _options = options.Value;
         _logger = logger;
-        _control = new Socket(new SafeSocketHandle(sockets.Marker.ControlFd, ownsHandle: true));
+        // In Direct mode there is no master and no control channel; systemd hears from the app itself.
+        _control = sockets.Marker.ControlFd >= 0
+            ? new Socket(new SafeSocketHandle(sockets.Marker.ControlFd, ownsHandle: true))
+            : null;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -66,7 +72,11 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
 
         _registrations.Add(_lifetime.ApplicationStarted.Register(OnStarted));
         _registrations.Add(_lifetime.ApplicationStopping.Register(OnStopping));
-        _ = WatchMasterAsync(_disposed.Token);
+        if (_control is not null)
+        {
+            _ = WatchMasterAsync(_control, _disposed.Token);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -96,6 +106,12 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         string serving = string.Join(", ", addresses);
         ChildLog.ChildReady(_logger, serving);
+        if (_control is null)
+        {
+            _notifier.Ready($"Serving on {serving} (pid {Environment.ProcessId})");
+            return;
+        }
+
         Send($"READY=1\nSTATUS=Generation {_sockets.Marker.Generation} (pid {Environment.ProcessId}) serving on {serving}\n");
     }
 
@@ -103,7 +119,15 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     {
         ChildLog.ChildStopAccepting(_logger, _options.ExitTimeout);
         _drain.BeginDraining();
-        Send("STOPPING=1\n");
+        if (_control is null)
+        {
+            _notifier.Stopping("Draining in-flight requests");
+        }
+        else
+        {
+            Send("STOPPING=1\n");
+        }
+
         // Stop accepting now rather than when Kestrel's turn to stop comes; the master's other
         // generation keeps accepting on the same sockets.
         _listeners.UnbindAllAsync().GetAwaiter().GetResult();
@@ -114,7 +138,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     {
         try
         {
-            _control.Send(Encoding.UTF8.GetBytes(message));
+            _control?.Send(Encoding.UTF8.GetBytes(message));
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -122,12 +146,12 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         }
     }
 
-    private async Task WatchMasterAsync(CancellationToken cancellationToken)
+    private async Task WatchMasterAsync(Socket control, CancellationToken cancellationToken)
     {
         var buffer = new byte[256];
         try
         {
-            while (await _control.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false) > 0)
+            while (await control.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false) > 0)
             {
             }
         }
@@ -173,7 +197,8 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
             registration.Dispose();
         }
 
-        _control.Dispose();
+        _control?.Dispose();
+        _notifier.Dispose();
         _disposed.Dispose();
     }
 }

@@ -31,6 +31,14 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
 
     public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
+        if (endpoint is FileHandleEndPoint handle && _sockets.TryTakeExtra((int)handle.FileHandle))
+        {
+            var extra = await _inner.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
+            var extraListener = new InheritedConnectionListener(extra, (int)handle.FileHandle, _sockets, _drain);
+            _listeners.Add(extraListener);
+            return extraListener;
+        }
+
         if (endpoint is not IPEndPoint address)
         {
             return await _inner.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);

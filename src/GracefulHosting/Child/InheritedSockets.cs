@@ -72,12 +72,21 @@ internal sealed class InheritedSockets
         return new InheritedSockets(marker);
     }
 
+    /// <summary>Claims an inherited descriptor that the child serves as an extra endpoint of its own.</summary>
+    public bool TryTakeExtra(int fd)
+    {
+        lock (_lock)
+        {
+            return _unclaimed.RemoveAll(l => l.Fd == fd && l.ExtraScheme is not null) > 0;
+        }
+    }
+
     /// <summary>Claims the inherited descriptor that stands in for <paramref name="address"/>.</summary>
     public bool TryTake(IPEndPoint address, out int fd)
     {
         lock (_lock)
         {
-            int index = _unclaimed.FindIndex(l => l.Addresses.Contains(address));
+            int index = _unclaimed.FindIndex(l => l.ExtraScheme is null && l.Addresses.Contains(address));
             if (index < 0)
             {
                 fd = -1;

@@ -1,9 +1,12 @@
 using System.Runtime.Versioning;
 using GracefulHosting.Child;
 using GracefulHosting.Master;
+using GracefulHosting.Systemd;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -70,7 +73,10 @@ internal sealed class GracefulRestartSetup
                     ApplyMaster(services, options);
                     break;
                 case GracefulRestartRole.Child:
-                    generation = ApplyChild(services, marker!, options);
+                    generation = ApplyChild(services, ValidateMarker(marker!), options);
+                    break;
+                case GracefulRestartRole.Direct:
+                    ApplyChild(services, AdoptForDirect(configuration), options);
                     break;
             }
         }
@@ -111,18 +117,21 @@ internal sealed class GracefulRestartSetup
 
         services.AddSingleton(ChildCommand.FromCurrentProcess());
         services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<MasterService>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<MasterService>());
         services.PostConfigure<HostOptions>(host => host.ShutdownTimeout = options.ExitTimeout + TimeSpan.FromSeconds(15));
     }
 
     [SupportedOSPlatform("linux")]
-    private static int ApplyChild(IServiceCollection services, string markerText, GracefulRestartOptions options)
+    private static InheritedSockets ValidateMarker(string markerText)
     {
-        InheritedSockets sockets;
         try
         {
-            sockets = InheritedSockets.Validate(ChildMarker.Parse(markerText));
+            var sockets = InheritedSockets.Validate(ChildMarker.Parse(markerText));
+            // The app's own subprocesses must not take this process for a child.
+            Environment.SetEnvironmentVariable(ChildMarker.VariableName, null);
+            return sockets;
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException)
         {
@@ -131,9 +140,32 @@ internal sealed class GracefulRestartSetup
             Environment.Exit(1);
             throw;
         }
+    }
 
-        // The app's own subprocesses must not take this process for a child.
-        Environment.SetEnvironmentVariable(ChildMarker.VariableName, null);
+    /// <summary>Direct mode: this process serves on systemd's sockets itself, with no master.</summary>
+    [SupportedOSPlatform("linux")]
+    private static InheritedSockets AdoptForDirect(IConfiguration configuration)
+    {
+        var activation = SocketActivation.FromEnvironment(Environment.ProcessId, out string? ignored)
+            ?? throw new InvalidOperationException(
+                "GracefulRestart:Mode=Direct serves on sockets passed by systemd, but this process has none" +
+                (ignored is null ? " (LISTEN_FDS is not set)." : $": {ignored}."));
+        var endpoints = Endpoints.EndpointResolver.Resolve(configuration);
+        var sockets = new List<(ActivatedSocket Socket, System.Net.IPEndPoint Local)>();
+        foreach (var activated in activation.Sockets)
+        {
+            using var socket = ActivatedSockets.Open(activated);
+            sockets.Add((activated, (System.Net.IPEndPoint)socket.LocalEndPoint!));
+        }
+
+        var plan = ActivatedSockets.Plan(endpoints, sockets);
+        var listeners = plan.Select(p => new InheritedListener(p.Socket.Fd, p.Addresses, p.ExtraScheme)).ToList();
+        return new InheritedSockets(new ChildMarker(0, -1, listeners));
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static int ApplyChild(IServiceCollection services, InheritedSockets sockets, GracefulRestartOptions options)
+    {
 
         services.AddSingleton(sockets);
         services.AddSingleton<ChildListeners>();
@@ -153,7 +185,27 @@ internal sealed class GracefulRestartSetup
             }
         }
 
+        services.TryAddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<ChildService>();
+
+        // Sockets no configured endpoint claims are served as endpoints of the child's own.
+        var extras = sockets.Marker.Listeners.Where(l => l.ExtraScheme is not null).ToList();
+        if (extras.Count > 0)
+        {
+            services.Configure<KestrelServerOptions>(kestrel =>
+            {
+                foreach (var extra in extras)
+                {
+                    kestrel.ListenHandle((ulong)extra.Fd, listen =>
+                    {
+                        if (extra.ExtraScheme == "https")
+                        {
+                            listen.UseHttps();
+                        }
+                    });
+                }
+            });
+        }
 
         // Kestrel aborts what is left of the drain a little before the master's SIGKILL would.
         var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, options.ExitTimeout.Ticks / 5));

@@ -75,7 +75,7 @@ internal sealed class ChildProcess : IDisposable
             var marker = new ChildMarker(
                 generation,
                 childEnd,
-                sockets.Listeners.Select(l => new InheritedListener(l.Fd, l.Addresses)).ToList());
+                sockets.Listeners.Select(l => new InheritedListener(l.Fd, l.Addresses, l.ExtraScheme)).ToList());
 
             var startInfo = new ProcessStartInfo(command.FileName)
             {

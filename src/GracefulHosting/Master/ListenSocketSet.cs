@@ -2,12 +2,16 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
 using GracefulHosting.Endpoints;
+using GracefulHosting.Interop;
 using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Master;
 
-/// <summary>A listening socket the master owns, and the Kestrel addresses it stands in for.</summary>
-internal sealed record BoundListener(ListenEndpoint Endpoint, Socket Socket, IReadOnlyList<IPEndPoint> Addresses)
+/// <summary>
+/// A listening socket the master owns, and the Kestrel addresses it stands in for; or, with
+/// <paramref name="ExtraScheme"/>, a socket from systemd that the child serves as its own endpoint.
+/// </summary>
+internal sealed record BoundListener(ListenEndpoint Endpoint, Socket Socket, IReadOnlyList<IPEndPoint> Addresses, string? ExtraScheme = null)
 {
     public int Fd => (int)Socket.SafeHandle.DangerousGetHandle();
 }
@@ -18,9 +22,61 @@ internal sealed class ListenSocketSet : IDisposable
 {
     private const int Backlog = 512;
 
-    private ListenSocketSet(IReadOnlyList<BoundListener> listeners) => Listeners = listeners;
+    private ListenSocketSet(IReadOnlyList<BoundListener> listeners, bool fromSystemd)
+    {
+        Listeners = listeners;
+        FromSystemd = fromSystemd;
+    }
 
     public IReadOnlyList<BoundListener> Listeners { get; }
+
+    /// <summary>True when the sockets came from systemd socket activation.</summary>
+    public bool FromSystemd { get; }
+
+    /// <summary>
+    /// Takes over the sockets systemd passed and binds none. Each is matched to a Kestrel endpoint by
+    /// <c>LISTEN_FDNAMES</c>, else by its address; unmatched ones are served as extra HTTP endpoints.
+    /// </summary>
+    public static ListenSocketSet Adopt(IReadOnlyList<ListenEndpoint> endpoints, Systemd.SocketActivation activation, ILogger logger)
+    {
+        var sockets = new List<(Systemd.ActivatedSocket Socket, Socket Handle, IPEndPoint Local)>();
+        try
+        {
+            foreach (var activated in activation.Sockets)
+            {
+                var handle = Systemd.ActivatedSockets.Open(activated);
+                sockets.Add((activated, handle, (IPEndPoint)handle.LocalEndPoint!));
+            }
+
+            var plan = Systemd.ActivatedSockets.Plan(endpoints, sockets.Select(s => (s.Socket, s.Local)).ToList());
+            var listeners = new List<BoundListener>();
+            for (int i = 0; i < sockets.Count; i++)
+            {
+                var planned = plan[i];
+                listeners.Add(new BoundListener(planned.Endpoint, sockets[i].Handle, planned.Addresses, planned.ExtraScheme));
+                if (planned.MatchedBy is null)
+                {
+                    MasterLog.SystemdSocketUnmatched(logger, planned.Local.ToString(), planned.Socket.Fd, planned.Socket.Name ?? "-");
+                }
+                else
+                {
+                    MasterLog.SystemdSocketAdopted(logger, planned.Local.ToString(), planned.Socket.Fd, planned.Socket.Name ?? "-", planned.Endpoint.Source, planned.MatchedBy);
+                }
+            }
+
+            return new ListenSocketSet(listeners, fromSystemd: true);
+        }
+        catch
+        {
+            foreach (var socket in sockets)
+            {
+                socket.Handle.Dispose();
+                Libc.Close(socket.Socket.Fd);
+            }
+
+            throw;
+        }
+    }
 
     /// <summary>Binds every endpoint; on failure closes what was bound and throws with the setting's name.</summary>
     public static ListenSocketSet Bind(IReadOnlyList<ListenEndpoint> endpoints, ILogger logger)
@@ -51,7 +107,7 @@ internal sealed class ListenSocketSet : IDisposable
             throw;
         }
 
-        return new ListenSocketSet(bound);
+        return new ListenSocketSet(bound, fromSystemd: false);
     }
 
     private static BoundListener? BindTarget(ListenEndpoint endpoint, BindTarget target, ILogger logger)
@@ -146,7 +202,13 @@ internal sealed class ListenSocketSet : IDisposable
     {
         foreach (var listener in Listeners)
         {
+            int fd = listener.Fd;
             listener.Socket.Dispose();
+            if (FromSystemd)
+            {
+                // systemd keeps its own copy of these sockets: close ours without shutdown(2).
+                Libc.Close(fd);
+            }
         }
     }
 }

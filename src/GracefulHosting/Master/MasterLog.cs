@@ -19,6 +19,18 @@ internal static partial class MasterLog
         Message = "Skipped optional address {Address} of {Url}: {Reason}")]
     public static partial void OptionalListenerSkipped(ILogger logger, string url, string address, string reason);
 
+    [LoggerMessage(EventId = 4, EventName = "SystemdSocketAdopted", Level = LogLevel.Information,
+        Message = "Listening on {Address} from systemd (fd {Fd}, name {FdName}) for {Source}, matched by {MatchedBy}")]
+    public static partial void SystemdSocketAdopted(ILogger logger, string address, int fd, string fdName, string source, string matchedBy);
+
+    [LoggerMessage(EventId = 5, EventName = "SystemdSocketUnmatched", Level = LogLevel.Warning,
+        Message = "Listening on {Address} from systemd (fd {Fd}, name {FdName}): no Kestrel endpoint matches it, so it is served as a plain HTTP endpoint")]
+    public static partial void SystemdSocketUnmatched(ILogger logger, string address, int fd, string fdName);
+
+    [LoggerMessage(EventId = 6, EventName = "SocketActivationIgnored", Level = LogLevel.Warning,
+        Message = "Ignoring systemd socket activation: {Reason}; binding the configured endpoints instead")]
+    public static partial void SocketActivationIgnored(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 10, EventName = "ChildStarted", Level = LogLevel.Information,
         Message = "Started child generation {Generation} with pid {ChildPid}")]
     public static partial void ChildStarted(ILogger logger, int generation, int childPid);

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Threading.Channels;
 using GracefulHosting.Endpoints;
+using GracefulHosting.Systemd;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,7 @@ internal sealed class MasterService : IHostedService, IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ChildCommand _command;
+    private readonly ServiceNotifier _notifier;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<bool> _restartRequests = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -37,6 +39,7 @@ internal sealed class MasterService : IHostedService, IDisposable
     private Task _supervision = Task.CompletedTask;
     private int _generation;
     private int _consecutiveCrashes;
+    private string? _lastStartFailure;
 
     public MasterService(
         IOptions<GracefulRestartOptions> options,
@@ -44,8 +47,10 @@ internal sealed class MasterService : IHostedService, IDisposable
         IHostApplicationLifetime lifetime,
         ILogger<MasterService> logger,
         TimeProvider time,
-        ChildCommand command)
+        ChildCommand command,
+        ServiceNotifier notifier)
     {
+        _notifier = notifier;
         _options = options.Value;
         _configuration = configuration;
         _lifetime = lifetime;
@@ -60,7 +65,15 @@ internal sealed class MasterService : IHostedService, IDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var endpoints = EndpointResolver.Resolve(_configuration);
-        _sockets = ListenSocketSet.Bind(endpoints, _logger);
+        var activation = SocketActivation.FromEnvironment(Environment.ProcessId, out string? ignored);
+        if (ignored is not null)
+        {
+            MasterLog.SocketActivationIgnored(_logger, ignored);
+        }
+
+        _sockets = activation is null
+            ? ListenSocketSet.Bind(endpoints, _logger)
+            : ListenSocketSet.Adopt(endpoints, activation, _logger);
         MasterLog.MasterStarting(_logger, Environment.ProcessId, _sockets.Listeners.Count, _options.Strategy);
 
         RestartSignals.TryParse(_options.RestartSignal, out int signal);
@@ -83,6 +96,13 @@ internal sealed class MasterService : IHostedService, IDisposable
         }
 
         _current = first;
+        _notifier.Ready(Describe(first));
+        if (ServiceNotifier.WatchdogInterval(Environment.ProcessId,
+                Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID")) is { } watchdog)
+        {
+            _notifier.StartWatchdog(watchdog);
+        }
+
         _supervision = Task.Run(() => SuperviseAsync(_stopping.Token), CancellationToken.None);
     }
 
@@ -102,6 +122,7 @@ internal sealed class MasterService : IHostedService, IDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         MasterLog.MasterStopping(_logger);
+        _notifier.Stopping("Stopping every generation");
         _stopping.Cancel();
         _restartSignal?.Dispose();
         _restartSignal = null;
@@ -166,6 +187,7 @@ internal sealed class MasterService : IHostedService, IDisposable
         await WaitForRetiringAsync().ConfigureAwait(false);
         long began = Stopwatch.GetTimestamp();
         var old = _current;
+        _notifier.Reloading($"Reloading: starting generation {_generation + 1}");
 
         if (_options.Strategy == RestartStrategy.StopFirst && old is not null)
         {
@@ -176,6 +198,11 @@ internal sealed class MasterService : IHostedService, IDisposable
             if (replacement is not null)
             {
                 MasterLog.RestartCompleted(_logger, replacement.Generation, replacement.Pid, Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+                _notifier.Ready(Describe(replacement));
+            }
+            else
+            {
+                _notifier.Ready($"Reload failed: generation {_generation} {_lastStartFailure}; no generation serves, retrying");
             }
 
             return;
@@ -185,11 +212,14 @@ internal sealed class MasterService : IHostedService, IDisposable
         if (next is null)
         {
             MasterLog.RolledBack(_logger, old?.Generation ?? 0, old?.Pid ?? 0);
+            _notifier.Ready($"Reload failed: generation {_generation} {_lastStartFailure}; rolled back, " +
+                (old is null ? "no generation serves" : Describe(old)));
             return;
         }
 
         SetCurrent(next);
         MasterLog.RestartCompleted(_logger, next.Generation, next.Pid, Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+        _notifier.Ready(Describe(next));
         if (old is not null)
         {
             Retire(old);
@@ -208,6 +238,7 @@ internal sealed class MasterService : IHostedService, IDisposable
             }
 
             MasterLog.ChildCrashed(_logger, crashed.Generation, crashed.Pid, ChildProcess.DescribeExit(code));
+            _notifier.Status($"Generation {crashed.Generation} (pid {crashed.Pid}) crashed ({ChildProcess.DescribeExit(code)}); replacing it");
             crashed.Dispose();
             SetCurrent(null);
         }
@@ -224,7 +255,13 @@ internal sealed class MasterService : IHostedService, IDisposable
         _restartRequests.Reader.TryRead(out _);
         var replacement = await StartGenerationAsync(stopping).ConfigureAwait(false);
         SetCurrent(replacement);
+        if (replacement is not null)
+        {
+            _notifier.Status(Describe(replacement));
+        }
     }
+
+    private static string Describe(ChildProcess child) => $"Generation {child.Generation} (pid {child.Pid}) serving";
 
     /// <summary>Starts the next generation and waits until it is ready; kills it and returns null if it is not.</summary>
     private async Task<ChildProcess?> StartGenerationAsync(CancellationToken cancellationToken)
@@ -238,6 +275,7 @@ internal sealed class MasterService : IHostedService, IDisposable
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
             MasterLog.ChildStartFailed(_logger, generation, e.Message);
+            _lastStartFailure = e.Message;
             return null;
         }
 
@@ -273,6 +311,7 @@ internal sealed class MasterService : IHostedService, IDisposable
 
         if (failure is not null)
         {
+            _lastStartFailure = failure;
             MasterLog.ChildFailedToStart(_logger, generation, child.Pid, failure);
             child.Kill();
             await child.Exited.ConfigureAwait(false);
@@ -356,6 +395,7 @@ internal sealed class MasterService : IHostedService, IDisposable
     {
         _restartSignal?.Dispose();
         _sockets?.Dispose();
+        _notifier.Dispose();
     }
 }
 

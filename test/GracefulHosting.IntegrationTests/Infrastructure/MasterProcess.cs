@@ -39,17 +39,28 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts <c>dotnet HelloGraceful.dll</c> in <paramref name="appDirectory"/> on a free port of 127.0.0.1.</summary>
+    /// <remarks>With <c>launcher</c>, a command that execs the app (such as <c>systemd-socket-activate -l ...</c>) runs first.</remarks>
     public static MasterProcess Start(string? appDirectory = null, IEnumerable<string>? arguments = null,
-        IDictionary<string, string?>? environment = null, bool defaultEndpoint = true)
+        IDictionary<string, string?>? environment = null, bool defaultEndpoint = true, IReadOnlyList<string>? launcher = null)
     {
         appDirectory ??= ExampleApp.OutputDirectory;
-        var startInfo = new ProcessStartInfo("dotnet")
+        var startInfo = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet")
         {
             WorkingDirectory = appDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (launcher is { Count: > 0 })
+        {
+            foreach (string part in launcher.Skip(1))
+            {
+                startInfo.ArgumentList.Add(part);
+            }
+
+            startInfo.ArgumentList.Add("dotnet");
+        }
+
         startInfo.ArgumentList.Add(Path.Combine(appDirectory, "HelloGraceful.dll"));
         if (defaultEndpoint)
         {

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Hosting.Systemd;
+
+namespace GracefulHosting.Systemd;
+
+/// <summary>
+/// The master's (or a Direct-mode app's) messages to systemd over <c>NOTIFY_SOCKET</c>, including
+/// the abstract <c>@</c> form: <c>READY=1</c>, <c>RELOADING=1</c> with <c>MONOTONIC_USEC=</c>,
+/// <c>STOPPING=1</c>, <c>STATUS=</c> and watchdog pings. Sending is Microsoft.Extensions.Hosting.Systemd's
+/// <see cref="SystemdNotifier"/>; this class only decides what to say and when.
+/// </summary>
+internal sealed class ServiceNotifier : IDisposable
+{
+    private readonly ISystemdNotifier _notifier;
+    private readonly TimeProvider _time;
+    private ITimer? _watchdog;
+
+    public ServiceNotifier(ISystemdNotifier notifier, TimeProvider time)
+    {
+        _notifier = notifier;
+        _time = time;
+    }
+
+    public bool IsEnabled => _notifier.IsEnabled;
+
+    /// <summary>The watchdog interval systemd asked for (<c>WATCHDOG_USEC</c>), if it is meant for this process.</summary>
+    public static TimeSpan? WatchdogInterval(int pid, string? watchdogUsec, string? watchdogPid)
+    {
+        if (!long.TryParse(watchdogUsec, NumberStyles.None, CultureInfo.InvariantCulture, out long usec) || usec <= 0)
+        {
+            return null;
+        }
+
+        if (watchdogPid is not null && (!int.TryParse(watchdogPid, NumberStyles.None, CultureInfo.InvariantCulture, out int forPid) || forPid != pid))
+        {
+            return null;
+        }
+
+        return TimeSpan.FromMicroseconds(usec);
+    }
+
+    /// <summary>Pings the watchdog at half the interval systemd asked for.</summary>
+    public void StartWatchdog(TimeSpan interval)
+    {
+        if (!IsEnabled)
+        {
+            return;
+        }
+
+        var period = interval / 2;
+        _watchdog = _time.CreateTimer(_ => Send("WATCHDOG=1"), null, TimeSpan.Zero, period);
+    }
+
+    public void Ready(string status) => Send($"READY=1\nSTATUS={status}");
+
+    public void Reloading(string status) =>
+        Send($"RELOADING=1\nMONOTONIC_USEC={MonotonicMicroseconds().ToString(CultureInfo.InvariantCulture)}\nSTATUS={status}");
+
+    public void Status(string status) => Send($"STATUS={status}");
+
+    public void Stopping(string status) => Send($"STOPPING=1\nSTATUS={status}");
+
+    /// <summary>CLOCK_MONOTONIC in microseconds; .NET's timestamp on Linux is that clock.</summary>
+    internal static long MonotonicMicroseconds() =>
+        (long)(Stopwatch.GetTimestamp() * (1_000_000.0 / Stopwatch.Frequency));
+
+    private void Send(string message)
+    {
+        if (_notifier.IsEnabled)
+        {
+            _notifier.Notify(new ServiceState(message));
+        }
+    }
+
+    public void Dispose() => _watchdog?.Dispose();
+}

@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Net;
+
+namespace GracefulHosting.IntegrationTests.Infrastructure;
+
+/// <summary>Listening TCP sockets of a process, read from /proc/pid/fd and /proc/net/tcp{,6}.</summary>
+internal static class ProcNet
+{
+    /// <summary>Socket inode → local address, for every listening TCP socket the process holds.</summary>
+    public static Dictionary<string, IPEndPoint> ListeningSockets(int pid)
+    {
+        var listening = ListeningInodes();
+        var result = new Dictionary<string, IPEndPoint>();
+        foreach (string fd in Directory.EnumerateFiles($"/proc/{pid}/fd"))
+        {
+            string? target;
+            try
+            {
+                target = new FileInfo(fd).LinkTarget;
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal) &&
+                listening.TryGetValue(target[8..^1], out var local))
+            {
+                result[target[8..^1]] = local;
+            }
+        }
+
+        return result;
+    }
+
+    private static Dictionary<string, IPEndPoint> ListeningInodes()
+    {
+        var result = new Dictionary<string, IPEndPoint>();
+        foreach (string table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            if (!File.Exists(table))
+            {
+                continue;
+            }
+
+            foreach (string line in File.ReadLines(table).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 9 && fields[3] == "0A")
+                {
+                    result[fields[9]] = ParseAddress(fields[1]);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static IPEndPoint ParseAddress(string hex)
+    {
+        var parts = hex.Split(':');
+        int port = int.Parse(parts[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        byte[] raw = Convert.FromHexString(parts[0]);
+        // /proc/net/tcp prints each 32-bit word in host (little-endian) order.
+        for (int i = 0; i < raw.Length; i += 4)
+        {
+            Array.Reverse(raw, i, 4);
+        }
+
+        return new IPEndPoint(new IPAddress(raw), port);
+    }
+}

@@ -1,0 +1,97 @@
+using System.Text.Json.Nodes;
+using GracefulHosting.IntegrationTests.Infrastructure;
+
+namespace GracefulHosting.IntegrationTests;
+
+/// <summary>Configuration sources, warm-up, coalescing and the exit deadline, with real processes.</summary>
+public sealed class LifecycleTests
+{
+    [Fact]
+    public async Task Disabled_EnabledFalse_AppServesInItsOwnProcessWithoutChildren()
+    {
+        await using var app = MasterProcess.Start(arguments: ["--GracefulRestart:Enabled=false"]);
+        var match = await app.WaitForLineAsync(@"Now listening on: (http://\S+)");
+        using var client = Http.CreateClient(new Uri(match.Groups[1].Value));
+
+        Assert.Equal(app.Pid, await Http.GetPidAsync(client));
+        Assert.Empty(Native.Descendants(app.Pid));
+        Assert.False(app.HasLine("Started child generation"));
+    }
+
+    [Theory]
+    [InlineData("argument")]
+    [InlineData("environment")]
+    public async Task Master_UrlsFromCommandLineOrEnvironment_BoundAndServed(string source)
+    {
+        using var copy = ExampleApp.CopyToTemp();
+        RemoveKestrelEndpoints(copy.Path);
+        await using var master = source == "argument"
+            ? MasterProcess.Start(copy.Path, ["--urls=http://127.0.0.1:0"], defaultEndpoint: false)
+            : MasterProcess.Start(copy.Path, environment: new Dictionary<string, string?> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:0" }, defaultEndpoint: false);
+
+        await master.WaitForLineAsync(@"Listening on \S+ for http://127\.0\.0\.1:0 \(fd \d+, from urls\)");
+        var address = await master.WaitForAddressAsync();
+        int child = await master.WaitForReadyAsync(1);
+        using var client = Http.CreateClient(address);
+        Assert.Equal(child, await Http.GetPidAsync(client));
+    }
+
+    [Fact]
+    public async Task Child_Warmup_NotReadyUntilWarmupEnds()
+    {
+        await using var master = MasterProcess.Start(arguments: ["--HelloGraceful:WarmupMilliseconds=2000"]);
+        var ready = await master.WaitForLineAsync(@"Child generation 1 \(pid \d+\) is ready after (\d+) ms");
+
+        Assert.True(int.Parse(ready.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 2000);
+    }
+
+    [Fact]
+    public async Task Sighup_ManyDuringOneRestart_CoalescedIntoOneMore()
+    {
+        await using var master = MasterProcess.Start(arguments: ["--HelloGraceful:WarmupMilliseconds=1500"]);
+        var address = await master.WaitForAddressAsync();
+        await master.WaitForReadyAsync(1);
+
+        master.Signal(Native.SIGHUP);
+        await master.WaitForLineAsync("Started child generation 2");
+        for (int i = 0; i < 10; i++)
+        {
+            master.Signal(Native.SIGHUP);
+            await Task.Delay(20);
+        }
+
+        int last = await master.WaitForRestartAsync(3);
+        await Task.Delay(3000);
+        Assert.False(master.HasLine("Started child generation 4"), "signals during a restart must coalesce into one more restart");
+        using var client = Http.CreateClient(address);
+        Assert.Equal(last, await Http.WaitForPidAsync(client, p => p == last, TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task Sighup_OldChildOverrunsExitTimeout_KilledAndReaped()
+    {
+        await using var master = MasterProcess.Start(arguments:
+        [
+            "--GracefulRestart:ExitTimeout=00:00:02",
+            "--GracefulRestart:DrainQuietPeriod=00:00:00.200",
+            "--HelloGraceful:StopDelayMilliseconds=600000",
+        ]);
+        await master.WaitForAddressAsync();
+        int oldPid = await master.WaitForReadyAsync(1);
+
+        master.Signal(Native.SIGHUP);
+        await master.WaitForRestartAsync(2);
+
+        await master.WaitForLineAsync($@"Child generation 1 \(pid {oldPid}\) outlived GracefulRestart:ExitTimeout", TimeSpan.FromSeconds(15));
+        await master.WaitForLineAsync($@"Child generation 1 \(pid {oldPid}\) exited: signal 9", TimeSpan.FromSeconds(15));
+        Assert.Null(Native.ProcState(oldPid));
+    }
+
+    private static void RemoveKestrelEndpoints(string appDirectory)
+    {
+        string path = Path.Combine(appDirectory, "appsettings.json");
+        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        json.Remove("Kestrel");
+        File.WriteAllText(path, json.ToJsonString());
+    }
+}
