@@ -48,7 +48,7 @@ internal sealed record ChildMarker(int Generation, int ControlFd, IReadOnlyList<
                     generation = ParseNumber(value, key, text, 1);
                     break;
                 case "control":
-                    control = ParseNumber(value, key, text, 0);
+                    control = ParseNumber(value, key, text, 3);
                     break;
                 case "listen":
                     listeners = ParseListeners(value, text);

@@ -413,8 +413,8 @@ internal static class CrashBackoff
             return TimeSpan.Zero;
         }
 
-        double factor = Math.Pow(2, Math.Min(attempt - 2, 30));
-        double ticks = Math.Min(initial.Ticks * factor, max.Ticks);
+        // Pow overflows to infinity for large attempts, which Min turns into max.
+        double ticks = Math.Min(initial.Ticks * Math.Pow(2, attempt - 2), max.Ticks);
         return TimeSpan.FromTicks((long)ticks);
     }
 }
