@@ -24,13 +24,14 @@ for project in test/*/*.csproj; do
     || status=1
 done
 
-# dotnet test ends each project with "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12, ...".
-sum() { grep -E '(Passed|Failed)! +- ' "$log" | grep -Eo "$1: +[0-9]+" | awk '{ n += $2 } END { print n + 0 }'; }
+# dotnet test ends each project with "Total tests: N" and indented "Passed: N", "Failed: N", "Skipped: N".
+sum() { { grep -E "^ +$1: +[0-9]+ *$" "$log" || true; } | awk '{ n += $2 } END { print n + 0 }'; }
 passed="$(sum Passed)"
 failed="$(sum Failed)"
 skipped="$(sum Skipped)"
-if ! grep -Eq '(Passed|Failed)! +- ' "$log"; then
-  echo "no test summary found" >&2
+projects="$(ls test/*/*.csproj | wc -l)"
+if [ "$(grep -c '^Total tests:' "$log")" -ne "$projects" ]; then
+  echo "a test project ended without a summary" >&2
   status=1
 fi
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"

@@ -1,5 +1,10 @@
 using GracefulHosting.IntegrationTests.Infrastructure;
+using HelloGraceful;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace GracefulHosting.IntegrationTests;
 
@@ -11,16 +16,16 @@ public sealed class WebApplicationFactoryTests : IClassFixture<WebApplicationFac
     public WebApplicationFactoryTests(WebApplicationFactory<Program> factory) => _factory = factory;
 
     [Fact]
-    public async Task Get_UnderTestServer_ServedByTestProcessWithoutChildren()
+    public async Task Get_UnderTestServer_AppServesInTestProcessAndNoMasterRuns()
     {
-        var before = Native.Descendants(Environment.ProcessId);
         using var client = _factory.CreateClient();
 
         string body = await client.GetStringAsync("/");
 
         Assert.Equal(Environment.ProcessId, Http.ParsePid(body));
-        var spawned = Native.Descendants(Environment.ProcessId).Except(before)
-            .Where(pid => File.Exists($"/proc/{pid}/cmdline") && File.ReadAllText($"/proc/{pid}/cmdline").Contains("HelloGraceful", StringComparison.Ordinal));
-        Assert.Empty(spawned);
+        Assert.IsType<TestServer>(_factory.Services.GetRequiredService<IServer>());
+        var hostedServices = _factory.Services.GetServices<IHostedService>().Select(s => s.GetType()).ToList();
+        Assert.Contains(typeof(PidRecorderService), hostedServices);
+        Assert.DoesNotContain(hostedServices, t => t.Namespace?.StartsWith("GracefulHosting", StringComparison.Ordinal) == true);
     }
 }
