@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""Side-by-side restart benchmark of GracefulHosting, driven by build/bench.sh.
+
+Every scenario runs the published HelloGraceful example on 127.0.0.1 under the same load
+(wrk -t2 -c32 --latency, or h2load for HTTP/2) and counts failed requests: socket errors plus
+non-2xx answers. Results go to docs/benchmarks.md and docs/restart-latency.svg.
+"""
+
+import http.client
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+APP = os.environ.get("BENCH_APP", os.path.join(ROOT, "artifacts", "bench", "app"))
+LOGS = os.path.join(ROOT, "artifacts", "bench", "logs")
+DOCS = os.path.join(ROOT, "docs")
+DURATION = int(os.environ.get("BENCH_DURATION", "20"))
+RESTART_EVERY = 1.0
+PID_RE = re.compile(rb"pid=(\d+)")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get_pid(port, timeout=2.0):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            return None
+        match = PID_RE.search(body)
+        return int(match.group(1)) if match else None
+    finally:
+        connection.close()
+
+
+def wait_for_pid(port, accept=lambda pid: True, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid = get_pid(port)
+            if pid is not None and accept(pid):
+                return pid
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise TimeoutError(f"no answer from 127.0.0.1:{port}")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class App:
+    """One HelloGraceful process tree (a master, or a plain app when graceful restart is off)."""
+
+    def __init__(self, name, port, extra=(), http2=False):
+        self.name = name
+        self.port = port
+        self.args = ["dotnet", os.path.join(APP, "HelloGraceful.dll"),
+                     f"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}",
+                     "--Serilog:MinimumLevel:Default=Warning",
+                     "--Serilog:MinimumLevel:Override:GracefulHosting=Information",
+                     *extra]
+        if http2:
+            self.args.append("--Kestrel:Endpoints:Http:Protocols=Http2")
+        self.log = open(os.path.join(LOGS, f"{name}.log"), "ab")
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(self.args, cwd=APP, stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill_tree(self):
+        if self.process is None:
+            return
+        for pid in descendants(self.process.pid) + [self.process.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+        self.log.close()
+
+
+def descendants(pid):
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    text = stat.read()
+                ppid = int(text[text.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError):
+                continue
+            if ppid == pid:
+                children.append(int(entry))
+    result = list(children)
+    for child in children:
+        result += descendants(child)
+    return result
+
+
+class Restarter(threading.Thread):
+    """Restarts once a second: SIGHUP to the master, or a naive stop-then-start of a plain app."""
+
+    def __init__(self, app, naive=False):
+        super().__init__(daemon=True)
+        self.app = app
+        self.naive = naive
+        self.stop_event = threading.Event()
+        self.count = 0
+        self.marks = []
+
+    def run(self):
+        while not self.stop_event.wait(RESTART_EVERY):
+            self.marks.append(time.monotonic())
+            if self.naive:
+                self.app.stop()
+                self.app.start()
+            else:
+                self.app.process.send_signal(signal.SIGHUP)
+            self.count += 1
+
+    def finish(self):
+        self.stop_event.set()
+        self.join()
+
+
+class Probe(threading.Thread):
+    """One keep-alive client that samples latency and the serving pid about every 10 ms."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port = port
+        self.stop_event = threading.Event()
+        self.samples = []  # (monotonic time, latency ms or None on failure, pid)
+
+    def run(self):
+        connection = None
+        while not self.stop_event.is_set():
+            began = time.monotonic()
+            try:
+                if connection is None:
+                    connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                connection.request("GET", "/")
+                response = connection.getresponse()
+                body = response.read()
+                match = PID_RE.search(body)
+                self.samples.append((began, (time.monotonic() - began) * 1000, int(match.group(1)) if match else None))
+                if response.getheader("Connection", "").lower() == "close":
+                    connection.close()
+                    connection = None
+            except (OSError, http.client.HTTPException):
+                self.samples.append((began, None, None))
+                if connection:
+                    connection.close()
+                connection = None
+            time.sleep(0.01)
+
+    def finish(self):
+        self.stop_event.set()
+        self.join()
+
+
+@dataclass
+class Result:
+    name: str
+    description: str
+    requests: int = 0
+    failed: int = 0
+    rps: float = 0.0
+    p50: float = 0.0
+    p99: float = 0.0
+    maximum: float = 0.0
+    restarts: int = 0
+    notes: str = ""
+    probe: list = field(default_factory=list)
+    marks: list = field(default_factory=list)
+    started: float = 0.0
+
+
+def parse_ms(value, unit):
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+    return float(value) * scale
+
+
+def run_wrk(port, result):
+    output = subprocess.run(["wrk", "-t2", "-c32", f"-d{DURATION}s", "--latency", f"http://127.0.0.1:{port}/"],
+                            capture_output=True, text=True, check=True).stdout
+    with open(os.path.join(LOGS, f"{result.name}.wrk.txt"), "w") as out:
+        out.write(output)
+    latency = re.search(r"Latency\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s|m)", output)
+    result.maximum = parse_ms(latency.group(5), latency.group(6))
+    result.p50 = parse_ms(*re.search(r"50%\s+([\d.]+)(us|ms|s)", output).groups())
+    result.p99 = parse_ms(*re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups())
+    result.requests = int(re.search(r"(\d+) requests in", output).group(1))
+    result.rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result.failed = (sum(int(g) for g in errors.groups()) if errors else 0) + (int(non2xx.group(1)) if non2xx else 0)
+    if errors:
+        result.notes = "socket errors: connect {}, read {}, write {}, timeout {}".format(*errors.groups())
+
+
+def run_h2load(port, result):
+    output = subprocess.run(["h2load", "-c32", "-m10", "-t2", "-D", str(DURATION), f"http://127.0.0.1:{port}/"],
+                            capture_output=True, text=True).stdout
+    with open(os.path.join(LOGS, f"{result.name}.h2load.txt"), "w") as out:
+        out.write(output)
+    done = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout", output)
+    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output)
+    result.requests = int(done.group(3))
+    result.failed = int(done.group(5)) + int(done.group(6)) + int(done.group(7)) + int(codes.group(3)) + int(codes.group(4))
+    # A request still open when h2load's duration ends is counted as not done, not as failed.
+    result.rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", output).group(1))
+    timing = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)", output)
+    result.maximum = parse_ms(timing.group(3), timing.group(4))
+    result.p50 = parse_ms(timing.group(5), timing.group(6))
+    result.notes = "HTTP/2 (h2c) under h2load -c32 -m10; latency column p50 shows the mean, p99 is not reported by h2load"
+
+
+def scenario(name, description, extra=(), restart=False, naive=False, probe=False, http2=False):
+    port = free_port()
+    result = Result(name, description)
+    app = App(name, port, extra, http2=http2).start()
+    try:
+        if http2:
+            time.sleep(3)
+        else:
+            wait_for_pid(port)
+        time.sleep(1)
+        restarter = Restarter(app, naive=naive) if restart else None
+        sampler = Probe(port) if probe else None
+        result.started = time.monotonic()
+        if sampler:
+            sampler.start()
+        if restarter:
+            restarter.start()
+        if http2:
+            run_h2load(port, result)
+        else:
+            run_wrk(port, result)
+        if restarter:
+            restarter.finish()
+            result.restarts = restarter.count
+            result.marks = restarter.marks
+        if sampler:
+            sampler.finish()
+            result.probe = sampler.samples
+    finally:
+        app.kill_tree()
+    print(f"{name:12} requests={result.requests} failed={result.failed} rps={result.rps:.0f} "
+          f"p50={result.p50:.2f}ms p99={result.p99:.2f}ms max={result.maximum:.1f}ms restarts={result.restarts}", flush=True)
+    return result
+
+
+def time_to_new_pid(rounds=5):
+    """Time from SIGHUP to the first response from the new generation, without load."""
+    port = free_port()
+    app = App("first-response", port).start()
+    times = []
+    try:
+        pid = wait_for_pid(port)
+        time.sleep(1)
+        for _ in range(rounds):
+            sent = time.monotonic()
+            app.process.send_signal(signal.SIGHUP)
+            new = wait_for_pid(port, lambda p: p != pid, timeout=60)
+            times.append((time.monotonic() - sent) * 1000)
+            pid = new
+            time.sleep(1.5)
+    finally:
+        app.kill_tree()
+    return times
+
+
+def overhead_pairs(pairs=3):
+    """Alternates master mode and plain Kestrel so drift on the machine hits both alike."""
+    runs = []
+    for _ in range(pairs):
+        pair = []
+        for extra in ([], ["--GracefulRestart:Enabled=false"]):
+            port = free_port()
+            app = App("overhead", port, extra).start()
+            try:
+                wait_for_pid(port)
+                time.sleep(1)
+                output = subprocess.run(["wrk", "-t2", "-c32", f"-d{max(2, DURATION // 2)}s", f"http://127.0.0.1:{port}/"],
+                                        capture_output=True, text=True, check=True).stdout
+                pair.append(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)))
+            finally:
+                app.kill_tree()
+        runs.append((pair[0], pair[1]))
+    return runs
+
+
+def memory():
+    port = free_port()
+    app = App("memory", port).start()
+    try:
+        child = wait_for_pid(port)
+        subprocess.run(["wrk", "-t2", "-c32", "-d5s", f"http://127.0.0.1:{port}/"], capture_output=True)
+        return rss_kib(app.process.pid), rss_kib(child)
+    finally:
+        app.kill_tree()
+
+
+def svg_plot(series, path):
+    """Latency over time, one panel per series, restart markers as vertical lines; failures in red."""
+    width, panel, left, top = 900, 180, 60, 30
+    height = top + panel * len(series) + 40
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+             f'<rect width="{width}" height="{height}" fill="white"/>',
+             f'<text x="{left}" y="18" font-size="14">Probe latency (keep-alive client, one request every ~10 ms) while wrk -c32 runs; dashed lines: SIGHUP</text>']
+    for index, result in enumerate(series):
+        y0 = top + index * panel
+        plot_h = panel - 40
+        samples = result.probe
+        ok = [s for s in samples if s[1] is not None]
+        ymax = max(10.0, max((s[1] for s in ok), default=10.0))
+        span = DURATION
+        scale_x = (width - left - 20) / span
+        parts.append(f'<text x="{left}" y="{y0 + 14}">{result.description} (max {ymax:.0f} ms)</text>')
+        parts.append(f'<rect x="{left}" y="{y0 + 20}" width="{width - left - 20}" height="{plot_h}" fill="none" stroke="#999"/>')
+        for tick in (0, ymax / 2, ymax):
+            y = y0 + 20 + plot_h - tick / ymax * plot_h
+            parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick:.0f}</text>')
+        for mark in result.marks:
+            x = left + (mark - result.started) * scale_x
+            if left <= x <= width - 20:
+                parts.append(f'<line x1="{x:.1f}" y1="{y0 + 20}" x2="{x:.1f}" y2="{y0 + 20 + plot_h}" stroke="#888" stroke-dasharray="3,3"/>')
+        points = " ".join(f"{left + (t - result.started) * scale_x:.1f},{y0 + 20 + plot_h - ms / ymax * plot_h:.1f}"
+                          for t, ms, _ in ok if 0 <= t - result.started <= span)
+        parts.append(f'<polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="1"/>')
+        for t, ms, _ in samples:
+            if ms is None and 0 <= t - result.started <= span:
+                x = left + (t - result.started) * scale_x
+                parts.append(f'<circle cx="{x:.1f}" cy="{y0 + 20 + plot_h}" r="3" fill="red"/>')
+    parts.append(f'<text x="{left}" y="{height - 10}">seconds since load began (0-{DURATION}); y: latency in ms; red dots: failed probe requests</text>')
+    parts.append("</svg>")
+    with open(path, "w") as out:
+        out.write("\n".join(parts))
+
+
+def machine():
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    dotnet = subprocess.run(["dotnet", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{os.cpu_count()} cores ({cpu}), {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, .NET SDK {dotnet}, Linux {os.uname().release}"
+
+
+def main():
+    os.makedirs(LOGS, exist_ok=True)
+    os.makedirs(DOCS, exist_ok=True)
+    warm = ["--HelloGraceful:WarmupMilliseconds=1500"]
+    plan = [
+        ("a-steady", "(a) steady state, no restart", {}),
+        ("b-startfirst", "(b) SIGHUP every 1 s, StartFirst", dict(restart=True, probe=True)),
+        ("c-stopfirst", "(c) SIGHUP every 1 s, StopFirst", dict(extra=["--GracefulRestart:Strategy=StopFirst"], restart=True)),
+        ("d-naive", "(d) naive stop-and-start, graceful restart off", dict(extra=["--GracefulRestart:Enabled=false"], restart=True, naive=True)),
+        ("b-warm", "(b) StartFirst, 1.5 s warm-up", dict(extra=warm, restart=True, probe=True)),
+        ("c-warm", "(c) StopFirst, 1.5 s warm-up", dict(extra=warm + ["--GracefulRestart:Strategy=StopFirst"], restart=True)),
+        ("plain", "plain Kestrel (Enabled=false), no restart", dict(extra=["--GracefulRestart:Enabled=false"])),
+        ("h2-steady", "HTTP/2 steady state", dict(http2=True)),
+        ("h2-startfirst", "HTTP/2, SIGHUP every 1 s, StartFirst", dict(http2=True, restart=True)),
+    ]
+    only = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
+    results = [scenario(name, description, **options) for name, description, options in plan if not only or name in only]
+    if only:
+        return 0
+    first_response = time_to_new_pid()
+    master_rss, child_rss = memory()
+    overhead_runs = overhead_pairs()
+
+    base = results[0]
+    by_name = {r.name: r for r in results}
+    overhead = statistics.median(inherited / plain for inherited, plain in overhead_runs)
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `build/bench.sh` on {machine()}, on {time.strftime('%Y-%m-%d')}.",
+        f"HTTP/1.1 rows: `wrk -t2 -c32 -d{DURATION}s --latency` on `GET /` of the HelloGraceful example (Release).",
+        "Failed = socket errors (connect, read, write, timeout) + non-2xx responses. RPS ratio is to row (a).",
+        "Load generator, master, children and the starting generation share the same 2 cores.",
+        "",
+        "| scenario | requests | failed | RPS (ratio to a) | p50 ms | p99 ms | max ms | restarts |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(f"| {r.description} | {r.requests} | {r.failed} | {r.rps:.0f} ({r.rps / base.rps:.2f}) | "
+                     f"{r.p50:.2f} | {r.p99:.2f} | {r.maximum:.1f} | {r.restarts} |")
+    lines += [
+        "",
+        f"- Throughput through inherited sockets vs plain Kestrel: **{overhead:.3f}**, the median ratio of "
+        f"{len(overhead_runs)} back-to-back pairs of {DURATION // 2} s runs "
+        f"({', '.join(f'{i:.0f}/{p:.0f}' for i, p in overhead_runs)} requests/s).",
+        f"- p99 with restarts vs steady state: StartFirst {by_name['b-startfirst'].p99 / base.p99:.2f}x, "
+        f"StartFirst with warm-up {by_name['b-warm'].p99 / base.p99:.2f}x.",
+        f"- Time from SIGHUP to the first response from the new pid (no load, {len(first_response)} restarts): "
+        f"median {statistics.median(first_response):.0f} ms, max {max(first_response):.0f} ms.",
+        f"- Resident memory after 5 s of load: master {master_rss / 1024:.1f} MiB, child {child_rss / 1024:.1f} MiB.",
+        "",
+        "Notes per row:",
+        "",
+    ]
+    for r in results:
+        if r.notes:
+            lines.append(f"- {r.description}: {r.notes}")
+    lines += ["", "![latency over time](restart-latency.svg)", ""]
+    with open(os.path.join(DOCS, "benchmarks.md"), "w") as out:
+        out.write("\n".join(lines))
+    svg_plot([by_name["b-startfirst"], by_name["b-warm"]], os.path.join(DOCS, "restart-latency.svg"))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
