@@ -158,6 +158,29 @@ public class GracefulRestartOptionsValidatorTests
         Assert.Contains("GracefulRestart:RestartSignal", failure, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("healthz")]
+    [InlineData("/with space")]
+    [InlineData("/tab\there")]
+    public void Validate_BadWarmupPath_FailsNamingKeyAndValue(string path)
+    {
+        var result = new GracefulRestartOptionsValidator().Validate(null, new GracefulRestartOptions { WarmupPath = path });
+
+        Assert.True(result.Failed);
+        Assert.Contains("GracefulRestart:WarmupPath", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(path, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("/")]
+    [InlineData("/healthz?warm=1")]
+    public void Validate_GoodOrEmptyWarmupPath_Succeeds(string? path)
+    {
+        Assert.True(new GracefulRestartOptionsValidator().Validate(null, new GracefulRestartOptions { WarmupPath = path }).Succeeded);
+    }
+
     [Fact]
     public void Validate_UndefinedMode_FailsNamingKeyAndValue()
     {

@@ -32,4 +32,16 @@ internal static partial class ChildLog
     [LoggerMessage(EventId = 106, EventName = "ControlSendFailed", Level = LogLevel.Warning,
         Message = "Cannot tell the master '{Message}': {Reason}")]
     public static partial void ControlSendFailed(ILogger logger, string message, string reason);
+
+    [LoggerMessage(EventId = 107, EventName = "WarmedUp", Level = LogLevel.Information,
+        Message = "Warmed up with {Count} request(s) to {Path} (status {Statuses}) in {ElapsedMs:0} ms")]
+    public static partial void WarmedUp(ILogger logger, int count, string path, string statuses, double elapsedMs);
+
+    [LoggerMessage(EventId = 108, EventName = "WarmupSkipped", Level = LogLevel.Warning,
+        Message = "GracefulRestart:WarmupPath is {Path}, but no endpoint speaks plain HTTP/1.1; no warm-up requests are sent")]
+    public static partial void WarmupSkipped(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 109, EventName = "WarmupFailed", Level = LogLevel.Warning,
+        Message = "Warm-up request to {Path} failed: {Reason}; serving anyway")]
+    public static partial void WarmupFailed(ILogger logger, string path, string reason);
 }

@@ -21,6 +21,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     private readonly InheritedSockets _sockets;
     private readonly ChildListeners _listeners;
     private readonly DrainState _drain;
+    private readonly ChildWarmup _warmup;
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly IServer _server;
@@ -36,6 +37,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         InheritedSockets sockets,
         ChildListeners listeners,
         DrainState drain,
+        ChildWarmup warmup,
         TimeProvider time,
         IHostApplicationLifetime lifetime,
         IServer server,
@@ -47,6 +49,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         _sockets = sockets;
         _listeners = listeners;
         _drain = drain;
+        _warmup = warmup;
         _time = time;
         _lifetime = lifetime;
         _server = server;
@@ -103,6 +106,40 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         }
 
         _sockets.CloseUnclaimed();
+        _ = WarmUpThenReportReadyAsync();
+    }
+
+    private async Task WarmUpThenReportReadyAsync()
+    {
+        if (_warmup.Path is { } path)
+        {
+            var listener = _listeners.FirstPlainHttp;
+            if (listener is null)
+            {
+                ChildLog.WarmupSkipped(_logger, path);
+            }
+            else
+            {
+                long began = System.Diagnostics.Stopwatch.GetTimestamp();
+                try
+                {
+                    var statuses = await _warmup.RunAsync(listener).ConfigureAwait(false);
+                    ChildLog.WarmedUp(_logger, statuses.Count, path, string.Join(", ", statuses),
+                        System.Diagnostics.Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+                {
+                    ChildLog.WarmupFailed(_logger, path, e.Message);
+                }
+            }
+        }
+
+        _warmup.Finish();
+        ReportReady();
+    }
+
+    private void ReportReady()
+    {
         var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         string serving = string.Join(", ", addresses);
         ChildLog.ChildReady(_logger, serving);

@@ -16,13 +16,15 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
     private readonly InheritedSockets _sockets;
     private readonly ChildListeners _listeners;
     private readonly DrainState _drain;
+    private readonly ChildWarmup _warmup;
 
-    public InheritedListenerFactory(IConnectionListenerFactory inner, InheritedSockets sockets, ChildListeners listeners, DrainState drain)
+    public InheritedListenerFactory(IConnectionListenerFactory inner, InheritedSockets sockets, ChildListeners listeners, DrainState drain, ChildWarmup warmup)
     {
         _inner = inner;
         _sockets = sockets;
         _listeners = listeners;
         _drain = drain;
+        _warmup = warmup;
     }
 
     public bool CanBind(EndPoint endpoint) =>
@@ -34,7 +36,8 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
         if (endpoint is FileHandleEndPoint handle && _sockets.TryTakeExtra((int)handle.FileHandle))
         {
             var extra = await _inner.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
-            var extraListener = new InheritedConnectionListener(extra, (int)handle.FileHandle, _sockets, _drain);
+            bool plainHttp = _sockets.Marker.Listeners.Any(l => l.Fd == (int)handle.FileHandle && l.ExtraScheme == "http");
+            var extraListener = new InheritedConnectionListener(extra, (int)handle.FileHandle, _sockets, _drain, _warmup, plainHttp);
             _listeners.Add(extraListener);
             return extraListener;
         }
@@ -53,34 +56,59 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
         }
 
         var inner = await _inner.BindAsync(new FileHandleEndPoint((ulong)fd, FileHandleType.Tcp), cancellationToken).ConfigureAwait(false);
-        var listener = new InheritedConnectionListener(inner, fd, _sockets, _drain);
+        var listener = new InheritedConnectionListener(inner, fd, _sockets, _drain, _warmup, _warmup.PlainHttpAddresses.Contains(address));
         _listeners.Add(listener);
         return listener;
     }
 }
 
-/// <summary>A Kestrel listener on an inherited socket; unbinding it closes our copy of the descriptor.</summary>
+/// <summary>
+/// A Kestrel listener on an inherited socket; unbinding it closes our copy of the descriptor. Until
+/// warm-up is done it hands Kestrel only the in-memory warm-up connection, and no real one.
+/// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedConnectionListener : IConnectionListener
 {
     private readonly IConnectionListener _inner;
     private readonly InheritedSockets _sockets;
     private readonly DrainState _drain;
+    private readonly ChildWarmup _warmup;
+    private readonly System.Threading.Channels.Channel<ConnectionContext> _injected =
+        System.Threading.Channels.Channel.CreateUnbounded<ConnectionContext>();
+    private readonly TaskCompletionSource _unbound = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public InheritedConnectionListener(IConnectionListener inner, int fd, InheritedSockets sockets, DrainState drain)
+    public InheritedConnectionListener(IConnectionListener inner, int fd, InheritedSockets sockets, DrainState drain, ChildWarmup warmup, bool plainHttp)
     {
         _inner = inner;
         Fd = fd;
         _sockets = sockets;
         _drain = drain;
+        _warmup = warmup;
+        IsPlainHttp = plainHttp;
     }
 
     public int Fd { get; }
+
+    /// <summary>True when the endpoint speaks plain HTTP/1.1, so a warm-up request can use it.</summary>
+    public bool IsPlainHttp { get; }
+
+    /// <summary>Queues an in-memory connection for Kestrel to accept next.</summary>
+    public void Inject(ConnectionContext connection) => _injected.Writer.TryWrite(connection);
 
     public EndPoint EndPoint => _inner.EndPoint;
 
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
     {
+        while (!_warmup.Done.IsCompleted && !_unbound.Task.IsCompleted)
+        {
+            var injected = _injected.Reader.WaitToReadAsync(cancellationToken).AsTask();
+            await Task.WhenAny(injected, _warmup.Done, _unbound.Task).ConfigureAwait(false);
+            if (_injected.Reader.TryRead(out var warmupConnection))
+            {
+                return warmupConnection;
+            }
+        }
+
         var connection = await _inner.AcceptAsync(cancellationToken).ConfigureAwait(false);
         if (connection is not null)
         {
@@ -92,12 +120,14 @@ internal sealed class InheritedConnectionListener : IConnectionListener
 
     public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
     {
+        _unbound.TrySetResult();
         await _inner.UnbindAsync(cancellationToken).ConfigureAwait(false);
         _sockets.Close(Fd);
     }
 
     public async ValueTask DisposeAsync()
     {
+        _unbound.TrySetResult();
         await _inner.DisposeAsync().ConfigureAwait(false);
         _sockets.Close(Fd);
     }
@@ -115,6 +145,18 @@ internal sealed class ChildListeners
         lock (_lock)
         {
             _listeners.Add(listener);
+        }
+    }
+
+    /// <summary>The first listener over which a warm-up request can go, if any.</summary>
+    public InheritedConnectionListener? FirstPlainHttp
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _listeners.FirstOrDefault(l => l.IsPlainHttp);
+            }
         }
     }
 

@@ -73,10 +73,10 @@ internal sealed class GracefulRestartSetup
                     ApplyMaster(services, options);
                     break;
                 case GracefulRestartRole.Child:
-                    generation = ApplyChild(services, ValidateMarker(marker!), options);
+                    generation = ApplyChild(services, ValidateMarker(marker!), options, configuration);
                     break;
                 case GracefulRestartRole.Direct:
-                    ApplyChild(services, AdoptForDirect(configuration), options);
+                    ApplyChild(services, AdoptForDirect(configuration), options, configuration);
                     break;
             }
         }
@@ -164,12 +164,13 @@ internal sealed class GracefulRestartSetup
     }
 
     [SupportedOSPlatform("linux")]
-    private static int ApplyChild(IServiceCollection services, InheritedSockets sockets, GracefulRestartOptions options)
+    private static int ApplyChild(IServiceCollection services, InheritedSockets sockets, GracefulRestartOptions options, IConfiguration configuration)
     {
 
         services.AddSingleton(sockets);
         services.AddSingleton<ChildListeners>();
         services.AddSingleton<DrainState>();
+        services.AddSingleton(new ChildWarmup(string.IsNullOrEmpty(options.WarmupPath) ? null : options.WarmupPath, PlainHttpAddresses(configuration)));
         services.TryAddSingleton(TimeProvider.System);
         services.AddTransient<IStartupFilter, DrainStartupFilter>();
         for (int i = 0; i < services.Count; i++)
@@ -181,7 +182,8 @@ internal sealed class GracefulRestartSetup
                     CreateInner(sp, descriptor),
                     sp.GetRequiredService<InheritedSockets>(),
                     sp.GetRequiredService<ChildListeners>(),
-                    sp.GetRequiredService<DrainState>()));
+                    sp.GetRequiredService<DrainState>(),
+                    sp.GetRequiredService<ChildWarmup>()));
             }
         }
 
@@ -211,6 +213,26 @@ internal sealed class GracefulRestartSetup
         var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, options.ExitTimeout.Ticks / 5));
         services.PostConfigure<HostOptions>(host => host.ShutdownTimeout = options.ExitTimeout - margin);
         return sockets.Marker.Generation;
+    }
+
+    /// <summary>Addresses of configured endpoints that speak plain HTTP/1.1 (http:// and HTTP/1 allowed).</summary>
+    private static HashSet<System.Net.IPEndPoint> PlainHttpAddresses(IConfiguration configuration)
+    {
+        var result = new HashSet<System.Net.IPEndPoint>();
+        string? defaults = configuration["Kestrel:EndpointDefaults:Protocols"];
+        foreach (var endpoint in Endpoints.EndpointResolver.Resolve(configuration))
+        {
+            string? protocols = endpoint.Source.StartsWith("Kestrel:Endpoints:", StringComparison.Ordinal)
+                ? configuration[$"Kestrel:Endpoints:{endpoint.Name}:Protocols"] ?? defaults
+                : defaults;
+            bool http1 = protocols is null || protocols.Contains("Http1", StringComparison.OrdinalIgnoreCase);
+            if (http1 && endpoint.Url.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+            {
+                result.UnionWith(endpoint.Targets.Select(t => t.EndPoint));
+            }
+        }
+
+        return result;
     }
 
     private static IConnectionListenerFactory CreateInner(IServiceProvider provider, ServiceDescriptor descriptor) =>

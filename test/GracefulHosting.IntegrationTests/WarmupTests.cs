@@ -1,0 +1,47 @@
+using GracefulHosting.IntegrationTests.Infrastructure;
+
+namespace GracefulHosting.IntegrationTests;
+
+/// <summary>A new generation warms its request path up before it takes real connections.</summary>
+public sealed class WarmupTests
+{
+    [Fact]
+    public async Task WarmupPath_NewGenerationWarmsUpBeforeAcceptingOrReportingReady()
+    {
+        // The warm-up request itself takes 1.5 s, so the window in which the new child is bound
+        // but must not accept is wide enough to observe.
+        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:WarmupPath=/slow?ms=1500"]);
+        var address = await master.WaitForAddressAsync();
+        int oldPid = await master.WaitForReadyAsync(1);
+
+        master.Signal(Native.SIGHUP);
+        await master.WaitForLineAsync("Started child generation 2");
+        await master.WaitForLineAsync(@"Child of master \d+, generation 2");
+        var servedDuringWarmup = new HashSet<int>();
+        var until = DateTime.UtcNow.AddMilliseconds(800);
+        while (DateTime.UtcNow < until)
+        {
+            using var fresh = Http.CreateClient(address);
+            servedDuringWarmup.Add(await Http.GetPidAsync(fresh));
+        }
+
+        int newPid = await master.WaitForRestartAsync(2);
+        var lines = master.Lines.ToList();
+        int warmed = lines.FindIndex(l => l.Contains("Warmed up with 2 request(s) to /slow?ms=1500 (status 200, 200)", StringComparison.Ordinal));
+        int ready = lines.FindIndex(l => l.Contains($"Child generation 2 (pid {newPid}) is ready", StringComparison.Ordinal));
+        Assert.True(warmed >= 0 && ready > warmed, "the child must warm up before it reports ready");
+        Assert.Equal([oldPid], servedDuringWarmup);
+        using var client = Http.CreateClient(address);
+        Assert.Equal(newPid, await Http.WaitForPidAsync(client, p => p == newPid, TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task WarmupPath_Unset_NoWarmupRequests()
+    {
+        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:WarmupPath="]);
+        await master.WaitForAddressAsync();
+        await master.WaitForReadyAsync(1);
+
+        Assert.False(master.HasLine("Warmed up with"));
+    }
+}
