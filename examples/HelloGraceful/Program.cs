@@ -16,11 +16,14 @@ try
     builder.Services.Configure<HelloOptions>(builder.Configuration.GetSection(HelloOptions.SectionName));
     builder.Services.AddHostedService<WarmupService>();
     builder.Services.AddHostedService<PidRecorderService>();
+    // Unhealthy while this generation drains, so load balancers stop sending it work.
+    builder.Services.AddHealthChecks().AddGracefulRestartChecks();
 
     var app = builder.Build();
 
     string pidText = $"pid={Environment.ProcessId}";
     app.MapGet("/", () => $"Hello from HelloGraceful, {pidText}\n");
+    app.MapHealthChecks("/healthz");
     app.MapGet("/slow", async (int ms) =>
     {
         // Deliberately not cancelled on shutdown: a draining child finishes what it started.

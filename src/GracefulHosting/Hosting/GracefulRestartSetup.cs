@@ -81,7 +81,9 @@ internal sealed class GracefulRestartSetup
             }
         }
 
-        services.AddSingleton(new GracefulRestartContext(role, generation));
+        var context = new GracefulRestartContext(role, generation);
+        services.AddSingleton(context);
+        services.AddSingleton<Serilog.Core.ILogEventEnricher>(new Diagnostics.GracefulRestartEnricher(context));
     }
 
     /// <summary>
@@ -118,6 +120,8 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton(ChildCommand.FromCurrentProcess());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>()));
+        services.AddMetrics();
+        services.AddSingleton<Diagnostics.MasterMetrics>();
         services.AddSingleton<MasterService>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<MasterService>());
         services.PostConfigure<HostOptions>(host => host.ShutdownTimeout = options.ExitTimeout + TimeSpan.FromSeconds(15));

@@ -33,6 +33,69 @@ internal sealed class ListenSocketSet : IDisposable
     /// <summary>True when the sockets came from systemd socket activation.</summary>
     public bool FromSystemd { get; }
 
+    /// <summary>Listeners this set bound that the set it was derived from did not have.</summary>
+    public IReadOnlyList<BoundListener> Added { get; private init; } = [];
+
+    /// <summary>
+    /// The sockets for the next generation after the configuration changed: listeners whose URL is
+    /// unchanged are kept, listeners for new URLs are bound now. Listeners for URLs that are gone stay
+    /// open until the caller closes them (after the generation that uses them has exited). If a bind
+    /// fails, what was bound here is closed again and the exception names the setting.
+    /// </summary>
+    public ListenSocketSet Rebind(IReadOnlyList<ListenEndpoint> endpoints, ILogger logger)
+    {
+        if (FromSystemd)
+        {
+            throw new InvalidOperationException("Sockets from systemd are not rebound.");
+        }
+
+        var kept = new List<BoundListener>();
+        var added = new List<BoundListener>();
+        try
+        {
+            foreach (var endpoint in endpoints)
+            {
+                var existing = Listeners.Where(l => string.Equals(l.Endpoint.Url, endpoint.Url, StringComparison.OrdinalIgnoreCase)).ToList();
+                if (existing.Count > 0)
+                {
+                    kept.AddRange(existing.Where(l => !kept.Contains(l)));
+                    continue;
+                }
+
+                foreach (var target in endpoint.Targets)
+                {
+                    var listener = BindTarget(endpoint, target, logger);
+                    if (listener is not null)
+                    {
+                        added.Add(listener);
+                        MasterLog.ListenerBound(logger, endpoint.Url, listener.Socket.LocalEndPoint?.ToString() ?? "?", listener.Fd, endpoint.Source);
+                    }
+                }
+            }
+        }
+        catch
+        {
+            foreach (var listener in added)
+            {
+                listener.Socket.Dispose();
+            }
+
+            throw;
+        }
+
+        return new ListenSocketSet([.. kept, .. added], fromSystemd: false) { Added = added };
+    }
+
+    /// <summary>Closes the given listeners of this set (those a new configuration no longer names).</summary>
+    public static void Close(IEnumerable<BoundListener> listeners, ILogger logger)
+    {
+        foreach (var listener in listeners)
+        {
+            MasterLog.ListenerClosed(logger, listener.Socket.LocalEndPoint?.ToString() ?? "?", listener.Endpoint.Url);
+            listener.Socket.Dispose();
+        }
+    }
+
     /// <summary>
     /// Takes over the sockets systemd passed and binds none. Each is matched to a Kestrel endpoint by
     /// <c>LISTEN_FDNAMES</c>, else by its address; unmatched ones are served as extra HTTP endpoints.

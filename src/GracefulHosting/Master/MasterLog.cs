@@ -31,6 +31,22 @@ internal static partial class MasterLog
         Message = "Ignoring systemd socket activation: {Reason}; binding the configured endpoints instead")]
     public static partial void SocketActivationIgnored(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 8, EventName = "ListenerClosed", Level = LogLevel.Information,
+        Message = "Closed listener {Address} for {Url}: the configuration no longer names it")]
+    public static partial void ListenerClosed(ILogger logger, string address, string url);
+
+    [LoggerMessage(EventId = 9, EventName = "EndpointsKeptUnderSocketActivation", Level = LogLevel.Information,
+        Message = "Listening sockets stay as systemd passed them; endpoint changes in the configuration apply when systemd passes new ones")]
+    public static partial void EndpointsKeptUnderSocketActivation(ILogger logger);
+
+    [LoggerMessage(EventId = 25, EventName = "RebindFailed", Level = LogLevel.Error,
+        Message = "Restart rolled back before starting a new generation: {Reason}")]
+    public static partial void RebindFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 26, EventName = "ConfigurationReloadFailed", Level = LogLevel.Warning,
+        Message = "Cannot re-read the configuration, so the endpoints stay as they are: {Reason}")]
+    public static partial void ConfigurationReloadFailed(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 10, EventName = "ChildStarted", Level = LogLevel.Information,
         Message = "Started child generation {Generation} with pid {ChildPid}")]
     public static partial void ChildStarted(ILogger logger, int generation, int childPid);

@@ -26,6 +26,7 @@ internal sealed class MasterService : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly ChildCommand _command;
     private readonly ServiceNotifier _notifier;
+    private readonly Diagnostics.MasterMetrics _metrics;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<bool> _restartRequests = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -48,9 +49,11 @@ internal sealed class MasterService : IHostedService, IDisposable
         ILogger<MasterService> logger,
         TimeProvider time,
         ChildCommand command,
-        ServiceNotifier notifier)
+        ServiceNotifier notifier,
+        Diagnostics.MasterMetrics metrics)
     {
         _notifier = notifier;
+        _metrics = metrics;
         _options = options.Value;
         _configuration = configuration;
         _lifetime = lifetime;
@@ -96,6 +99,7 @@ internal sealed class MasterService : IHostedService, IDisposable
         }
 
         _current = first;
+        _metrics.GenerationServing(first.Generation);
         _notifier.Ready(Describe(first));
         if (ServiceNotifier.WatchdogInterval(Environment.ProcessId,
                 Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID")) is { } watchdog)
@@ -188,16 +192,29 @@ internal sealed class MasterService : IHostedService, IDisposable
         long began = Stopwatch.GetTimestamp();
         var old = _current;
         _notifier.Reloading($"Reloading: starting generation {_generation + 1}");
+        var sockets = PrepareSockets();
+        if (sockets is null)
+        {
+            _metrics.RolledBack();
+            _notifier.Ready($"Reload failed: {_lastStartFailure}; rolled back, " + (old is null ? "no generation serves" : Describe(old)));
+            return;
+        }
+
+        var removed = _sockets!.Listeners.Except(sockets.Listeners).ToList();
 
         if (_options.Strategy == RestartStrategy.StopFirst && old is not null)
         {
             await StopChildAsync(old).ConfigureAwait(false);
             SetCurrent(null);
+            _sockets = sockets;
+            ListenSocketSet.Close(removed, _logger);
             var replacement = await StartGenerationAsync(stopping).ConfigureAwait(false);
             SetCurrent(replacement);
             if (replacement is not null)
             {
                 MasterLog.RestartCompleted(_logger, replacement.Generation, replacement.Pid, Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+                _metrics.RestartCompleted(Stopwatch.GetElapsedTime(began));
+                _metrics.GenerationServing(replacement.Generation);
                 _notifier.Ready(Describe(replacement));
             }
             else
@@ -208,21 +225,30 @@ internal sealed class MasterService : IHostedService, IDisposable
             return;
         }
 
-        var next = await StartGenerationAsync(stopping).ConfigureAwait(false);
+        var next = await StartGenerationAsync(sockets, stopping).ConfigureAwait(false);
         if (next is null)
         {
+            ListenSocketSet.Close(sockets.Added, _logger);
             MasterLog.RolledBack(_logger, old?.Generation ?? 0, old?.Pid ?? 0);
+            _metrics.RolledBack();
             _notifier.Ready($"Reload failed: generation {_generation} {_lastStartFailure}; rolled back, " +
                 (old is null ? "no generation serves" : Describe(old)));
             return;
         }
 
+        _sockets = sockets;
         SetCurrent(next);
         MasterLog.RestartCompleted(_logger, next.Generation, next.Pid, Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+        _metrics.RestartCompleted(Stopwatch.GetElapsedTime(began));
+        _metrics.GenerationServing(next.Generation);
         _notifier.Ready(Describe(next));
         if (old is not null)
         {
-            Retire(old);
+            Retire(old, removed);
+        }
+        else
+        {
+            ListenSocketSet.Close(removed, _logger);
         }
     }
 
@@ -231,6 +257,7 @@ internal sealed class MasterService : IHostedService, IDisposable
         if (crashed is not null)
         {
             int code = await crashed.Exited.ConfigureAwait(false);
+            // Serving time counts from readiness: a slow start must not pass for a long, healthy run.
             var served = Stopwatch.GetElapsedTime(crashed.StartedAt);
             if (served >= _options.CrashRestartMaxDelay)
             {
@@ -238,6 +265,7 @@ internal sealed class MasterService : IHostedService, IDisposable
             }
 
             MasterLog.ChildCrashed(_logger, crashed.Generation, crashed.Pid, ChildProcess.DescribeExit(code));
+            _metrics.ChildCrashed();
             _notifier.Status($"Generation {crashed.Generation} (pid {crashed.Pid}) crashed ({ChildProcess.DescribeExit(code)}); replacing it");
             crashed.Dispose();
             SetCurrent(null);
@@ -257,20 +285,65 @@ internal sealed class MasterService : IHostedService, IDisposable
         SetCurrent(replacement);
         if (replacement is not null)
         {
+            _metrics.GenerationServing(replacement.Generation);
             _notifier.Status(Describe(replacement));
+        }
+    }
+
+    /// <summary>
+    /// Re-reads the configuration and returns the sockets for the next generation: the current ones,
+    /// plus any endpoint added, minus any removed. Null when binding fails; the restart is then rolled back.
+    /// </summary>
+    private ListenSocketSet? PrepareSockets()
+    {
+        var current = _sockets!;
+        if (current.FromSystemd)
+        {
+            MasterLog.EndpointsKeptUnderSocketActivation(_logger);
+            return current;
+        }
+
+        try
+        {
+            (_configuration as IConfigurationRoot)?.Reload();
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or IOException or InvalidOperationException)
+        {
+            MasterLog.ConfigurationReloadFailed(_logger, e.Message);
+            return current;
+        }
+
+        try
+        {
+            var next = current.Rebind(EndpointResolver.Resolve(_configuration), _logger);
+            if (next.Added.Count == 0 && next.Listeners.Count == current.Listeners.Count)
+            {
+                return current;
+            }
+
+            return next;
+        }
+        catch (InvalidOperationException e)
+        {
+            _lastStartFailure = e.Message;
+            MasterLog.RebindFailed(_logger, e.Message);
+            return null;
         }
     }
 
     private static string Describe(ChildProcess child) => $"Generation {child.Generation} (pid {child.Pid}) serving";
 
     /// <summary>Starts the next generation and waits until it is ready; kills it and returns null if it is not.</summary>
-    private async Task<ChildProcess?> StartGenerationAsync(CancellationToken cancellationToken)
+    private Task<ChildProcess?> StartGenerationAsync(CancellationToken cancellationToken) =>
+        StartGenerationAsync(_sockets!, cancellationToken);
+
+    private async Task<ChildProcess?> StartGenerationAsync(ListenSocketSet sockets, CancellationToken cancellationToken)
     {
         int generation = Interlocked.Increment(ref _generation);
         ChildProcess child;
         try
         {
-            child = ChildProcess.Start(_command, _sockets!, generation, _logger);
+            child = ChildProcess.Start(_command, sockets, generation, _logger);
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -293,6 +366,7 @@ internal sealed class MasterService : IHostedService, IDisposable
             var winner = await Task.WhenAny(child.Ready, child.Exited, timedOut).ConfigureAwait(false);
             if (winner == child.Ready)
             {
+
                 MasterLog.ChildReady(_logger, generation, child.Pid, Stopwatch.GetElapsedTime(child.StartedAt).TotalMilliseconds);
             }
             else if (winner == child.Exited)
@@ -340,19 +414,21 @@ internal sealed class MasterService : IHostedService, IDisposable
         }
     }
 
-    private void Retire(ChildProcess old)
+    private void Retire(ChildProcess old, IReadOnlyList<BoundListener> removed)
     {
         lock (_childrenLock)
         {
             _retiring.Add(old);
         }
 
-        _ = RetireAsync(old);
+        _ = RetireAsync(old, removed);
     }
 
-    private async Task RetireAsync(ChildProcess old)
+    /// <summary>Stops the old generation, then closes the listeners only it used.</summary>
+    private async Task RetireAsync(ChildProcess old, IReadOnlyList<BoundListener> removed)
     {
         await StopChildAsync(old).ConfigureAwait(false);
+        ListenSocketSet.Close(removed, _logger);
         lock (_childrenLock)
         {
             _retiring.Remove(old);

@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using GracefulHosting.IntegrationTests.Infrastructure;
+
+namespace GracefulHosting.IntegrationTests;
+
+/// <summary>On SIGHUP the master re-reads the endpoints: it binds new ones and closes removed ones.</summary>
+public sealed class ListenerReloadTests
+{
+    [Fact]
+    public async Task Sighup_PortChangedInAppsettings_NewPortServesAndOldPortServesUntilTheSwitch()
+    {
+        using var copy = ExampleApp.CopyToTemp();
+        int oldPort = FreePort();
+        int newPort = FreePort();
+        SetEndpoint(copy.Path, $"http://127.0.0.1:{oldPort}");
+        // A slow warm-up keeps the new generation from serving for a while, so the switch is observable.
+        await using var master = MasterProcess.Start(copy.Path, ["--GracefulRestart:WarmupPath=/slow?ms=1500"], defaultEndpoint: false);
+        int oldPid = await master.WaitForReadyAsync(1);
+        using var oldClient = Http.CreateClient(new Uri($"http://127.0.0.1:{oldPort}/"));
+        Assert.Equal(oldPid, await Http.GetPidAsync(oldClient));
+
+        SetEndpoint(copy.Path, $"http://127.0.0.1:{newPort}");
+        master.Signal(Native.SIGHUP);
+        await master.WaitForLineAsync($@"Listening on 127\.0\.0\.1:{newPort} for http://127\.0\.0\.1:{newPort}");
+        await master.WaitForLineAsync("Started child generation 2");
+        using (var during = Http.CreateClient(new Uri($"http://127.0.0.1:{oldPort}/")))
+        {
+            Assert.Equal(oldPid, await Http.GetPidAsync(during));
+        }
+
+        int newPid = await master.WaitForRestartAsync(2);
+        using var newClient = Http.CreateClient(new Uri($"http://127.0.0.1:{newPort}/"));
+        Assert.Equal(newPid, await Http.GetPidAsync(newClient));
+        Assert.DoesNotContain(oldPort, ProcNet.ListeningSockets(newPid).Values.Select(e => e.Port));
+
+        await master.WaitForLineAsync($@"Closed listener 127\.0\.0\.1:{oldPort} for http://127\.0\.0\.1:{oldPort}");
+        Assert.Equal([newPort], ProcNet.ListeningSockets(master.Pid).Values.Select(e => e.Port).ToArray());
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var refused = await Assert.ThrowsAsync<SocketException>(() => probe.ConnectAsync(IPAddress.Loopback, oldPort));
+        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task Sighup_NewPortAlreadyInUse_RolledBackAndOldPortKeepsServing()
+    {
+        using var copy = ExampleApp.CopyToTemp();
+        int oldPort = FreePort();
+        using var blocker = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        blocker.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        blocker.Listen();
+        int busyPort = ((IPEndPoint)blocker.LocalEndPoint!).Port;
+        SetEndpoint(copy.Path, $"http://127.0.0.1:{oldPort}");
+        await using var master = MasterProcess.Start(copy.Path, defaultEndpoint: false);
+        int oldPid = await master.WaitForReadyAsync(1);
+
+        SetEndpoint(copy.Path, $"http://127.0.0.1:{busyPort}");
+        master.Signal(Native.SIGHUP);
+
+        await master.WaitForLineAsync($@"Restart rolled back before starting a new generation: Cannot listen on 127\.0\.0\.1:{busyPort} for Kestrel:Endpoints:Http:Url");
+        Assert.False(master.HasLine("Started child generation 2"));
+        using var client = Http.CreateClient(new Uri($"http://127.0.0.1:{oldPort}/"));
+        Assert.Equal(oldPid, await Http.GetPidAsync(client));
+    }
+
+    private static void SetEndpoint(string appDirectory, string url)
+    {
+        string path = Path.Combine(appDirectory, "appsettings.json");
+        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        json["Kestrel"]!["Endpoints"]!["Http"]!["Url"] = url;
+        File.WriteAllText(path, json.ToJsonString());
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+}
