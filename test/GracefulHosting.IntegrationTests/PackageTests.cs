@@ -1,0 +1,426 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace GracefulHosting.IntegrationTests;
+
+/// <summary>
+/// The NuGet package as a user gets it: <c>build/pack.sh</c> packs it into a temporary folder, and a
+/// fresh web project that references it by version (no project reference) runs as a master.
+/// </summary>
+[Collection(PackageCollection.Name)]
+public sealed class PackageTests(PackedPackage package, ITestOutputHelper output)
+{
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromSeconds(100);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public void Pack_Library_NupkgHasReadmeXmlDocsAndSymbols()
+    {
+        using (var nupkg = ZipFile.OpenRead(package.NupkgPath))
+        {
+            var entries = nupkg.Entries.Select(e => e.FullName).ToList();
+            Assert.Contains("README.md", entries);
+            Assert.Contains("lib/net10.0/GracefulHosting.dll", entries);
+            Assert.Contains("lib/net10.0/GracefulHosting.xml", entries);
+
+            var metadata = ReadNuspecMetadata(nupkg);
+            Assert.Equal("GracefulHosting", Element(metadata, "id"));
+            Assert.Equal(package.Version, Element(metadata, "version"));
+            Assert.Equal("README.md", Element(metadata, "readme"));
+            Assert.Equal("MIT", Element(metadata, "license"));
+            Assert.Equal("GracefulHosting contributors", Element(metadata, "authors"));
+            Assert.False(string.IsNullOrWhiteSpace(Element(metadata, "description")));
+            // SourceLink: the commit the package was built from (the URL needs a git remote).
+            Assert.Matches("^[0-9a-f]{40}$", metadata.Element(metadata.Name.Namespace + "repository")?.Attribute("commit")?.Value ?? "");
+        }
+
+        string snupkgPath = Path.ChangeExtension(package.NupkgPath, ".snupkg");
+        Assert.True(File.Exists(snupkgPath), $"No symbol package {snupkgPath}");
+        using var snupkg = ZipFile.OpenRead(snupkgPath);
+        Assert.Contains("lib/net10.0/GracefulHosting.pdb", snupkg.Entries.Select(e => e.FullName));
+    }
+
+    [Fact]
+    public async Task Package_ConsumedByFreshWebApp_ChildServesAndMasterStopsWithExitCode0()
+    {
+        using var temp = new TempDirectory();
+        string appDirectory = package.CreateConsumerFolder(temp.Path);
+        string packagesDirectory = Path.Combine(temp.Path, "packages");
+        WriteConsumerProject(appDirectory, packagesDirectory, package.Version);
+
+        // Restore from the packed folder into a private packages folder, so the global cache
+        // never keeps (and later serves) a stale GracefulHosting package.
+        var build = await ToolProcess.RunAsync("dotnet",
+            ["build", Path.Combine(appDirectory, "PackageConsumer.csproj"), "-c", "Release", "--disable-build-servers", "-nologo"],
+            appDirectory, BuildTimeout, new Dictionary<string, string?> { ["NUGET_PACKAGES"] = packagesDirectory });
+        output.WriteLine(build.Output);
+        Assert.True(build.ExitCode == 0, $"dotnet build of the consumer failed:\n{build.Output}");
+        Assert.True(Directory.Exists(Path.Combine(packagesDirectory, "gracefulhosting", package.Version)),
+            "GracefulHosting was not restored into the private packages folder");
+
+        string dll = Path.Combine(appDirectory, "bin", "Release", "net10.0", "PackageConsumer.dll");
+        await using var master = ToolProcess.Start("dotnet", [dll, "--urls=http://127.0.0.1:0"], appDirectory, new Dictionary<string, string?>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        }, childMarker: dll);
+        try
+        {
+            var listening = await master.WaitForLineAsync(@"Listening on (\S+) for http", StartTimeout);
+            var ready = await master.WaitForLineAsync(@"Child generation 1 \(pid (\d+)\) is ready", StartTimeout);
+            int childPid = int.Parse(ready.Groups[1].Value, CultureInfo.InvariantCulture);
+
+            using var client = Http.CreateClient(new Uri($"http://{listening.Groups[1].Value}/"));
+            int servedBy = await Http.GetPidAsync(client);
+            Assert.NotEqual(master.Pid, servedBy);
+            Assert.Equal(childPid, servedBy);
+            Assert.Contains(childPid, Native.Descendants(master.Pid));
+
+            Native.Kill(master.Pid, Native.SIGTERM);
+            Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)), "The master did not exit within 30 s of SIGTERM");
+            Assert.Equal(0, master.ExitCode);
+            Assert.False(Native.IsAlive(childPid), $"Child {childPid} outlived its master");
+        }
+        finally
+        {
+            output.WriteLine(master.Output);
+        }
+    }
+
+    private static void WriteConsumerProject(string appDirectory, string packagesDirectory, string version)
+    {
+        // Stop MSBuild's and NuGet's upward search: nothing above the temporary folder applies.
+        File.WriteAllText(Path.Combine(appDirectory, "Directory.Build.props"), "<Project />\n");
+        File.WriteAllText(Path.Combine(appDirectory, "Directory.Build.targets"), "<Project />\n");
+        File.WriteAllText(Path.Combine(appDirectory, "Directory.Packages.props"), "<Project />\n");
+
+        File.WriteAllText(Path.Combine(appDirectory, "PackageConsumer.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk.Web">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                <RestorePackagesPath>{packagesDirectory}</RestorePackagesPath>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="GracefulHosting" Version="{version}" />
+              </ItemGroup>
+            </Project>
+            """);
+
+        File.WriteAllText(Path.Combine(appDirectory, "Program.cs"), """
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Host.UseGracefulRestart();
+
+            var app = builder.Build();
+            app.MapGet("/", () => $"pid={Environment.ProcessId}\n");
+            app.Run();
+            """);
+    }
+
+    private static XElement ReadNuspecMetadata(ZipArchive nupkg)
+    {
+        var nuspec = nupkg.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal) && !e.FullName.Contains('/', StringComparison.Ordinal));
+        using var stream = nuspec.Open();
+        var root = XDocument.Load(stream).Root!;
+        return root.Element(root.Name.Namespace + "metadata")!;
+    }
+
+    private static string? Element(XElement metadata, string name) => metadata.Element(metadata.Name.Namespace + name)?.Value;
+}
+
+/// <summary>Runs the package tests alone: they build twice and would slow the timing-sensitive tests.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class PackageCollection : ICollectionFixture<PackedPackage>
+{
+    public const string Name = "Package";
+}
+
+/// <summary>The package packed once by <c>build/pack.sh</c> into a temporary folder, and a NuGet.config that serves it.</summary>
+public sealed class PackedPackage : IAsyncLifetime
+{
+    private static readonly TimeSpan PackTimeout = TimeSpan.FromSeconds(100);
+
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "graceful-pack-" + Guid.NewGuid().ToString("N")[..12]);
+
+    /// <summary>The folder that holds the .nupkg and .snupkg.</summary>
+    public string FeedDirectory => Path.Combine(_root, "feed");
+
+    public string NupkgPath { get; private set; } = "";
+
+    public string Version { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(FeedDirectory);
+        var pack = await ToolProcess.RunAsync("bash", [Path.Combine(ExampleApp.RepositoryRoot, "build", "pack.sh"), FeedDirectory],
+            ExampleApp.RepositoryRoot, PackTimeout);
+        if (pack.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"build/pack.sh exited with {pack.ExitCode}:\n{pack.Output}");
+        }
+
+        NupkgPath = Directory.GetFiles(FeedDirectory, "GracefulHosting.*.nupkg").Single();
+        using (var nupkg = ZipFile.OpenRead(NupkgPath))
+        {
+            using var stream = nupkg.GetEntry("GracefulHosting.nuspec")!.Open();
+            var root = XDocument.Load(stream).Root!;
+            Version = root.Element(root.Name.Namespace + "metadata")!.Element(root.Name.Namespace + "version")!.Value;
+        }
+    }
+
+    /// <summary>
+    /// Makes <c>app/</c> under <paramref name="root"/> for one consumer project, with a NuGet.config
+    /// that takes GracefulHosting only from <see cref="FeedDirectory"/> and every other package from
+    /// the repository's own sources. Returns the folder.
+    /// </summary>
+    internal string CreateConsumerFolder(string root)
+    {
+        string app = Path.Combine(root, "app");
+        Directory.CreateDirectory(app);
+
+        var config = XDocument.Load(Path.Combine(ExampleApp.RepositoryRoot, "NuGet.config"));
+        var sources = config.Root!.Element("packageSources") ?? throw new InvalidOperationException("NuGet.config has no packageSources");
+        var remoteKeys = sources.Elements("add").Select(e => (string)e.Attribute("key")!).ToList();
+        var afterClear = sources.Element("clear");
+        var local = new XElement("add", new XAttribute("key", "graceful-local"), new XAttribute("value", FeedDirectory));
+        if (afterClear is not null)
+        {
+            afterClear.AddAfterSelf(local);
+        }
+        else
+        {
+            sources.AddFirst(new XElement("clear"), local);
+        }
+
+        config.Root.Element("packageSourceMapping")?.Remove();
+        config.Root.Add(new XElement("packageSourceMapping",
+            new XElement("packageSource", new XAttribute("key", "graceful-local"),
+                new XElement("package", new XAttribute("pattern", "GracefulHosting"))),
+            remoteKeys.Select(key => new XElement("packageSource", new XAttribute("key", key),
+                new XElement("package", new XAttribute("pattern", "*"))))));
+        config.Save(Path.Combine(app, "NuGet.config"));
+        return app;
+    }
+
+    public Task DisposeAsync()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// A process started by the package tests (dotnet build, pack.sh, the consumer app), with its output.
+/// Dispose kills it and every descendant by pid, and the children its log named, even when the test failed.
+/// </summary>
+file sealed class ToolProcess : IAsyncDisposable
+{
+    // A file-local type cannot use [GeneratedRegex]: the generated part lives in another file.
+    private static readonly Regex PidInLog = new(@"\(pid (\d+)\)", RegexOptions.Compiled);
+
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly SemaphoreSlim _lineAdded = new(0);
+    private readonly ConcurrentDictionary<int, bool> _loggedPids = new();
+    private readonly string? _childMarker;
+
+    private ToolProcess(Process process, string? childMarker)
+    {
+        _process = process;
+        _childMarker = childMarker;
+        Pid = process.Id;
+        _process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int Pid { get; }
+
+    public string Output => string.Join('\n', _lines);
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>
+    /// Starts a command. With <c>childMarker</c>, pids named "(pid N)" in the output whose command
+    /// line contains that text are killed on dispose too, even once they are no longer descendants.
+    /// </summary>
+    public static ToolProcess Start(string fileName, IReadOnlyList<string> arguments, string workingDirectory,
+        IDictionary<string, string?>? environment = null, string? childMarker = null)
+    {
+        var startInfo = new ProcessStartInfo(fileName)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        // Whatever the test host inherited from dotnet test, the CI or a service manager.
+        foreach (string key in startInfo.Environment.Keys.ToList())
+        {
+            if (key.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || key.StartsWith("ASPNETCORE_", StringComparison.Ordinal)
+                || key.StartsWith("DOTNET_URLS", StringComparison.Ordinal) || key.StartsWith("LISTEN_", StringComparison.Ordinal)
+                || key.StartsWith("WATCHDOG_", StringComparison.Ordinal) || key is "NOTIFY_SOCKET" or "GRACEFULHOSTING_CHILD")
+            {
+                startInfo.Environment.Remove(key);
+            }
+        }
+
+        // No build server or reused MSBuild node outlives the command.
+        startInfo.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        startInfo.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        startInfo.Environment["UseSharedCompilation"] = "false";
+        startInfo.Environment["UseRazorBuildServer"] = "false";
+        startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        startInfo.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                startInfo.Environment.Remove(key);
+            }
+            else
+            {
+                startInfo.Environment[key] = value;
+            }
+        }
+
+        var process = Process.Start(startInfo)!;
+        process.StandardInput.Close();
+        return new ToolProcess(process, childMarker);
+    }
+
+    /// <summary>Runs a command to its end; on timeout kills it and its descendants and returns exit code -1.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, IReadOnlyList<string> arguments,
+        string workingDirectory, TimeSpan timeout, IDictionary<string, string?>? environment = null)
+    {
+        await using var process = Start(fileName, arguments, workingDirectory, environment);
+        if (!await process.WaitForExitAsync(timeout))
+        {
+            return (-1, $"Timed out after {timeout}:\n{process.Output}");
+        }
+
+        return (process.ExitCode, process.Output);
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _lines.Enqueue(line);
+        if (_childMarker is not null)
+        {
+            foreach (Match match in PidInLog.Matches(line))
+            {
+                _loggedPids[int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture)] = true;
+            }
+        }
+
+        _lineAdded.Release();
+    }
+
+    public async Task<Match> WaitForLineAsync(string pattern, TimeSpan timeout)
+    {
+        var regex = new Regex(pattern);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var match = _lines.Select(l => regex.Match(l)).FirstOrDefault(m => m.Success);
+            if (match is not null)
+            {
+                return match;
+            }
+
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The process exited with {_process.ExitCode} before a line matched /{pattern}/. Output:\n{Output}");
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                throw new TimeoutException($"No line matched /{pattern}/ within {timeout}. Output:\n{Output}");
+            }
+
+            await _lineAdded.WaitAsync(left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200));
+        }
+    }
+
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Once the process has exited and been reaped its pid may be reused: walk it only while it lives.
+        HashSet<int> pids = _process.HasExited ? [] : [.. Native.Descendants(Pid)];
+        foreach (int logged in _loggedPids.Keys)
+        {
+            // A child that the log named and that was re-parented after its master died.
+            if (Native.IsAlive(logged) && CommandLineContains(logged, _childMarker!))
+            {
+                pids.Add(logged);
+            }
+        }
+
+        if (!_process.HasExited)
+        {
+            Native.Kill(Pid, Native.SIGKILL);
+        }
+
+        foreach (int pid in pids.Where(p => p != Environment.ProcessId && p != Pid))
+        {
+            Native.Kill(pid, Native.SIGKILL);
+        }
+
+        await WaitForExitAsync(TimeSpan.FromSeconds(10));
+        _process.Dispose();
+        _lineAdded.Dispose();
+    }
+
+    private static bool CommandLineContains(int pid, string marker)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains(marker, StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}
