@@ -69,4 +69,71 @@ public sealed class KeepAliveTests
         // Clients left each old generation on its Connection: close, not on errors.
         Assert.True(connections.All(c => c >= 2), "each client should have moved to a new connection");
     }
+
+    [Fact]
+    public async Task Sighup_ThreeRestartsUnderHttp2Clients_NoRequestFails()
+    {
+        // HTTP/2 over cleartext (prior knowledge). A draining generation sends GOAWAY; a conforming
+        // client moves to a new connection and re-sends streams the server refused as unprocessed.
+        await using var master = MasterProcess.Start(arguments: ["--Kestrel:Endpoints:Http:Protocols=Http2"]);
+        var address = await master.WaitForAddressAsync();
+        await master.WaitForReadyAsync(1);
+        using var client = new HttpClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = true })
+        {
+            BaseAddress = address,
+            DefaultRequestVersion = System.Net.HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+        using var stop = new CancellationTokenSource();
+        var failures = new List<string>();
+        var pids = new HashSet<int>();
+        int succeeded = 0;
+        var workers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var response = await client.GetAsync("/");
+                    string body = await response.Content.ReadAsStringAsync();
+                    lock (failures)
+                    {
+                        if (response.IsSuccessStatusCode && response.Version == System.Net.HttpVersion.Version20)
+                        {
+                            succeeded++;
+                            pids.Add(Http.ParsePid(body));
+                        }
+                        else
+                        {
+                            failures.Add($"{(int)response.StatusCode} over HTTP/{response.Version}");
+                        }
+                    }
+                }
+                catch (Exception e)
+                {
+                    lock (failures)
+                    {
+                        failures.Add(e.GetType().Name + ": " + e.Message);
+                    }
+                }
+            }
+        })).ToList();
+
+        for (int generation = 2; generation <= 4; generation++)
+        {
+            await Task.Delay(400);
+            master.Signal(Native.SIGHUP);
+            await master.WaitForRestartAsync(generation);
+        }
+
+        await Task.Delay(400);
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+
+        Assert.Empty(failures);
+        Assert.True(succeeded > 200, $"only {succeeded} requests succeeded");
+        Assert.Equal(4, pids.Count);
+    }
 }
