@@ -13,4 +13,19 @@ public sealed class HelloOptions
 
     /// <summary>If set, each instance of <see cref="PidRecorderService"/> appends its pid to this file.</summary>
     public string? BackgroundPidFile { get; set; }
+
+    // Fault hooks for the fault-injection tests. Each one runs in the app's hosted services, so
+    // only children are affected, never the master.
+
+    /// <summary>Makes start-up fail with an exception before the app is ready. Default: false.</summary>
+    public bool ThrowOnStartup { get; set; }
+
+    /// <summary>If above 0, start-up ends with exit code 0 after this long, before the app is ready. Default: 0.</summary>
+    public int ExitEarlyMilliseconds { get; set; }
+
+    /// <summary>If above 0, the app crashes (unhandled exception) this long after it started serving. Default: 0.</summary>
+    public int CrashAfterMilliseconds { get; set; }
+
+    /// <summary>Once serving, the process ignores SIGTERM altogether (SIG_IGN). Default: false.</summary>
+    public bool IgnoreSigterm { get; set; }
 }

@@ -16,6 +16,7 @@ try
     builder.Services.Configure<HelloOptions>(builder.Configuration.GetSection(HelloOptions.SectionName));
     builder.Services.AddHostedService<WarmupService>();
     builder.Services.AddHostedService<PidRecorderService>();
+    builder.Services.AddHostedService<FaultService>();
     // Unhealthy while this generation drains, so load balancers stop sending it work.
     builder.Services.AddHealthChecks().AddGracefulRestartChecks();
 

@@ -46,6 +46,9 @@ internal sealed class ChildProcess : IDisposable
 
     public long StartedAt { get; }
 
+    /// <summary>The <see cref="Stopwatch"/> time stamp of the child's READY=1, or 0 until then.</summary>
+    public long ReadyAt { get; private set; }
+
     /// <summary>Completes when the child reports READY=1.</summary>
     public Task Ready => _ready.Task;
 
@@ -100,6 +103,9 @@ internal sealed class ChildProcess : IDisposable
             lock (SpawnLock)
             {
                 var inheritable = sockets.Listeners.Select(l => l.Fd).Append(childEnd).ToArray();
+                // Descriptors this process inherited itself (from a shell, a CI runner) lack FD_CLOEXEC
+                // too, and they are not the child's.
+                CloseOnExecAllBut(inheritable);
                 try
                 {
                     foreach (int fd in inheritable)
@@ -133,6 +139,20 @@ internal sealed class ChildProcess : IDisposable
         finally
         {
             Libc.Close(childEnd);
+        }
+    }
+
+    /// <summary>Sets FD_CLOEXEC on every descriptor of this process above stdio except <paramref name="keep"/>.</summary>
+    private static void CloseOnExecAllBut(int[] keep)
+    {
+        foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int fd) &&
+                fd > 2 && !keep.Contains(fd))
+            {
+                // Fails with EBADF only for the descriptor that listed the directory, closed by now.
+                Libc.SetCloseOnExec(fd, closeOnExec: true);
+            }
         }
     }
 
@@ -184,6 +204,11 @@ internal sealed class ChildProcess : IDisposable
                 {
                     if (line == "READY=1")
                     {
+                        if (ReadyAt == 0)
+                        {
+                            ReadyAt = Stopwatch.GetTimestamp();
+                        }
+
                         _ready.TrySetResult();
                     }
                     else if (line.StartsWith("STATUS=", StringComparison.Ordinal))

@@ -21,6 +21,7 @@ internal sealed record BoundListener(ListenEndpoint Endpoint, Socket Socket, IRe
 internal sealed class ListenSocketSet : IDisposable
 {
     private const int Backlog = 512;
+    private const int SO_REUSEADDR = 2;
 
     private ListenSocketSet(IReadOnlyList<BoundListener> listeners, bool fromSystemd)
     {
@@ -236,7 +237,9 @@ internal sealed class ListenSocketSet : IDisposable
                 socket.DualMode = true;
             }
 
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // Plain SO_REUSEADDR, as Kestrel binds: SocketOptionName.ReuseAddress would add SO_REUSEPORT on
+            // Linux, and the bind would then share a port that another server already listens on.
+            socket.SetRawSocketOption(Libc.SOL_SOCKET, SO_REUSEADDR, BitConverter.GetBytes(1));
             socket.Bind(address);
             socket.Listen(Backlog);
             return socket;

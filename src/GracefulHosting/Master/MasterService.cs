@@ -28,8 +28,10 @@ internal sealed class MasterService : IHostedService, IDisposable
     private readonly ServiceNotifier _notifier;
     private readonly Diagnostics.MasterMetrics _metrics;
     private readonly CancellationTokenSource _stopping = new();
+    // FullMode Wait, not DropWrite: TryWrite then returns false for a request that finds one pending,
+    // so RequestRestart can log it as coalesced (DropWrite drops it and still returns true).
     private readonly Channel<bool> _restartRequests = Channel.CreateBounded<bool>(
-        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.Wait });
     private readonly List<ChildProcess> _retiring = [];
     private readonly Lock _childrenLock = new();
 
@@ -258,7 +260,7 @@ internal sealed class MasterService : IHostedService, IDisposable
         {
             int code = await crashed.Exited.ConfigureAwait(false);
             // Serving time counts from readiness: a slow start must not pass for a long, healthy run.
-            var served = Stopwatch.GetElapsedTime(crashed.StartedAt);
+            var served = Stopwatch.GetElapsedTime(crashed.ReadyAt != 0 ? crashed.ReadyAt : crashed.StartedAt);
             if (served >= _options.CrashRestartMaxDelay)
             {
                 _consecutiveCrashes = 0;

@@ -187,6 +187,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         var pids = AllPids();
+        var killed = new List<int>();
         foreach (int pid in pids.Where(p => p != Environment.ProcessId))
         {
             // Only processes that belong to this test: the master and its descendants (or log-named
@@ -194,12 +195,46 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             if (pid == Pid || Native.IsAlive(pid) && BelongsToTest(pid))
             {
                 Native.Kill(pid, Native.SIGKILL);
+                killed.Add(pid);
             }
         }
 
         await WaitForExitAsync(TimeSpan.FromSeconds(10));
+        await RemoveRuntimeLeftoversAsync(pids, killed);
         _process.Dispose();
         _lineAdded.Dispose();
+    }
+
+    /// <summary>
+    /// A .NET process creates a diagnostics socket and two debugger pipes in the temp folder and
+    /// removes them when it exits normally, but not when it is killed or crashes. Removes those of
+    /// the given processes once they are dead; a pid that now belongs to a live process is left alone.
+    /// </summary>
+    private static async Task RemoveRuntimeLeftoversAsync(IReadOnlyList<int> pids, IReadOnlyList<int> killed)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(2);
+        while (killed.Any(Native.IsAlive) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        string temp = System.IO.Path.GetTempPath();
+        foreach (int pid in pids.Where(p => p != Environment.ProcessId && !Native.IsAlive(p)))
+        {
+            foreach (string pattern in new[] { $"dotnet-diagnostic-{pid}-*-socket", $"clr-debug-pipe-{pid}-*-in", $"clr-debug-pipe-{pid}-*-out" })
+            {
+                foreach (string file in Directory.EnumerateFiles(temp, pattern))
+                {
+                    try
+                    {
+                        File.Delete(file);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                    }
+                }
+            }
+        }
     }
 
     private static bool BelongsToTest(int pid)

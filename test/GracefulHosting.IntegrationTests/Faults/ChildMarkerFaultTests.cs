@@ -1,0 +1,122 @@
+using System.IO.Pipes;
+using System.Net;
+using System.Net.Sockets;
+using GracefulHosting.IntegrationTests.Infrastructure;
+
+namespace GracefulHosting.IntegrationTests.Faults;
+
+/// <summary>
+/// GRACEFULHOSTING_CHILD set by hand to descriptors that exist but are no listening TCP socket: the
+/// process refuses to start as a child with a clear error and exit code 1, and does not crash.
+/// (Garbage, a descriptor below 3 and descriptors that are not open are in <see cref="StartupTests"/>.)
+/// </summary>
+/// <remarks>
+/// The test opens the descriptor itself and clears its FD_CLOEXEC only while it starts the process,
+/// as the master does, so the process inherits it under the same number. In the serial collection no
+/// other test starts a process meanwhile that could inherit it too.
+/// </remarks>
+[Collection(SerialFaultCollection.Name)]
+public sealed class ChildMarkerFaultTests
+{
+    [Theory]
+    [InlineData("bound TCP socket", "is a socket that is not listening.")]
+    [InlineData("connected TCP socket", "is a socket that is not listening.")]
+    [InlineData("UDP socket", "is not a TCP socket.")]
+    [InlineData("pipe", "is not a socket.")]
+    [InlineData("regular file", "is not a socket.")]
+    public async Task Child_MarkerNamesDescriptorThatIsNoListeningSocket_ExitsWithCode1AndClearErrorWithoutCrash(string kind, string error)
+    {
+        using var temp = new TempDirectory();
+        var disposables = new List<IDisposable>();
+        try
+        {
+            int fd = Open(kind, temp.Path, disposables);
+            string marker = $"generation=1;control={fd + 100};listen={fd}@127.0.0.1:8080";
+
+            await using var child = StartInheriting(fd, marker);
+
+            Assert.True(await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Equal(1, child.ExitCode);
+            Assert.Contains($"GracefulHosting: cannot start as a child: GRACEFULHOSTING_CHILD: listen descriptor {fd} {error}", child.Output, StringComparison.Ordinal);
+            // Exit code 1 from the check, not a crash: no unhandled exception, no abort (134), no dump.
+            Assert.DoesNotContain("Unhandled exception", child.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("dump", child.Output, StringComparison.OrdinalIgnoreCase);
+            Assert.False(child.HasLine("Now listening|Application started|Listening on"), child.Output);
+        }
+        finally
+        {
+            foreach (var disposable in disposables)
+            {
+                disposable.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Starts the app with the marker, letting it inherit <paramref name="fd"/> under the same number.</summary>
+    private static MasterProcess StartInheriting(int fd, string marker)
+    {
+        Proc.SetCloseOnExec(fd, closeOnExec: false);
+        try
+        {
+            return MasterProcess.Start(environment: new Dictionary<string, string?> { ["GRACEFULHOSTING_CHILD"] = marker, ["DOTNET_DbgEnableMiniDump"] = "0" });
+        }
+        finally
+        {
+            Proc.SetCloseOnExec(fd, closeOnExec: true);
+        }
+    }
+
+    /// <summary>Opens a descriptor of the given kind (close-on-exec, as .NET opens every one) and returns its number.</summary>
+    private static int Open(string kind, string directory, List<IDisposable> disposables)
+    {
+        switch (kind)
+        {
+            case "bound TCP socket":
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                disposables.Add(socket);
+                socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                return (int)socket.SafeHandle.DangerousGetHandle();
+            }
+
+            case "connected TCP socket":
+            {
+                var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                disposables.Add(listener);
+                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                listener.Listen();
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                disposables.Add(socket);
+                socket.Connect(listener.LocalEndPoint!);
+                return (int)socket.SafeHandle.DangerousGetHandle();
+            }
+
+            case "UDP socket":
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                disposables.Add(socket);
+                socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                return (int)socket.SafeHandle.DangerousGetHandle();
+            }
+
+            case "pipe":
+            {
+                var pipe = new AnonymousPipeServerStream(PipeDirection.Out);
+                disposables.Add(pipe);
+                return (int)pipe.SafePipeHandle.DangerousGetHandle();
+            }
+
+            case "regular file":
+            {
+                string path = Path.Combine(directory, "not-a-socket.txt");
+                File.WriteAllText(path, "not a socket");
+                var handle = File.OpenHandle(path);
+                disposables.Add(handle);
+                return (int)handle.DangerousGetHandle();
+            }
+
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace GracefulHosting.IntegrationTests.Faults;
+
+/// <summary>Many restarts leak nothing in the master: no descriptor, no memory growth, no zombie.</summary>
+[Collection(SerialFaultCollection.Name)]
+public sealed class RestartChurnTests(ITestOutputHelper output)
+{
+    private const int WarmupRestarts = 20;
+    private const int Restarts = 200;
+
+    [Fact]
+    public async Task TwoHundredRestarts_MasterFdCountUnchangedRssGrowthUnderTenPercentNoZombies()
+    {
+        // No drain wait, so that each restart takes little more than the start of a child.
+        await using var master = MasterProcess.Start(arguments:
+        [
+            "--GracefulRestart:ExitTimeout=00:00:05",
+            "--GracefulRestart:DrainQuietPeriod=00:00:00",
+            "--Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime=Warning",
+        ]);
+        var address = await master.WaitForAddressAsync();
+        await master.WaitForReadyAsync(1);
+        var log = new LogCursor(master);
+        var watch = Stopwatch.StartNew();
+
+        // Restarts before the baseline, so that what the runtime creates once and lazily exists by then:
+        // about 15 restarts in, tiered compilation loads one more assembly (System.Collections.NonGeneric,
+        // two descriptors), and VmRSS grows with rejitted code and GC budgets for about 12.
+        int generation = 1;
+        for (int i = 0; i < WarmupRestarts; i++)
+        {
+            await RestartAsync(master, log, ++generation);
+        }
+
+        var (fdsBefore, rssBefore) = await QuiescentSnapshotAsync(master, log, generation);
+        var churn = Stopwatch.StartNew();
+        for (int i = 0; i < Restarts; i++)
+        {
+            await RestartAsync(master, log, ++generation);
+        }
+
+        var (fdsAfter, rssAfter) = await QuiescentSnapshotAsync(master, log, generation);
+        output.WriteLine($"{Restarts} restarts in {churn.Elapsed.TotalSeconds:0.0} s ({WarmupRestarts} + {Restarts} in {watch.Elapsed.TotalSeconds:0.0} s); master fds {fdsBefore.Count} -> {fdsAfter.Count}; " +
+            $"VmRSS {rssBefore} kB -> {rssAfter} kB ({100.0 * (rssAfter - rssBefore) / rssBefore:+0.0;-0.0} %)");
+
+        Assert.True(fdsBefore.Count == fdsAfter.Count,
+            $"master descriptors {fdsBefore.Count} -> {fdsAfter.Count}: {Describe(fdsBefore, fdsAfter)}");
+        Assert.True(rssAfter < rssBefore * 1.10, $"master VmRSS grew from {rssBefore} kB to {rssAfter} kB");
+
+        // Every generation but the last has exited and been reaped; the last one serves.
+        var started = Faulty.Matches(master, @"Started child generation (\d+) with pid (\d+)");
+        Assert.Equal(generation, started.Count);
+        int lastPid = Faulty.Int(started[^1].Match.Groups[2]);
+        foreach (var (_, match) in started.SkipLast(1))
+        {
+            Assert.Null(Native.ProcState(Faulty.Int(match.Groups[2])));
+        }
+
+        Assert.Empty(Proc.ZombieDescendants(master.Pid));
+        Assert.Equal([lastPid], Proc.DirectChildren(master.Pid));
+        using var client = Http.CreateClient(address);
+        Assert.Equal(lastPid, await Http.GetPidAsync(client));
+    }
+
+    private static async Task RestartAsync(MasterProcess master, LogCursor log, int generation)
+    {
+        master.Signal(Native.SIGHUP);
+        await log.WaitForAsync($"Restart complete: generation {generation} ", TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Once the retired generation has exited and the master is idle: its descriptors and VmRSS.</summary>
+    private static async Task<(SortedDictionary<int, string> Fds, long RssKiB)> QuiescentSnapshotAsync(MasterProcess master, LogCursor log, int generation)
+    {
+        await log.WaitForAsync($"Child generation {generation - 1} (pid ", TimeSpan.FromSeconds(30), andContains: ") exited: ");
+        await Faulty.WaitUntilAsync(() => Proc.DirectChildren(master.Pid).Count == 1, TimeSpan.FromSeconds(10), "one child left");
+        await Task.Delay(1000);
+        return (Proc.Descriptors(master.Pid), Proc.ResidentKiB(master.Pid));
+    }
+
+    private static string Describe(SortedDictionary<int, string> before, SortedDictionary<int, string> after) =>
+        "gone: " + string.Join(", ", before.Where(f => !after.TryGetValue(f.Key, out var t) || t != f.Value).Select(f => $"{f.Key}={f.Value}")) +
+        "; new: " + string.Join(", ", after.Where(f => !before.TryGetValue(f.Key, out var t) || t != f.Value).Select(f => $"{f.Key}={f.Value}"));
+
+    /// <summary>Finds log lines in order without rescanning the whole (long) log each time.</summary>
+    private sealed class LogCursor(MasterProcess master)
+    {
+        private int _next;
+
+        public async Task<string> WaitForAsync(string text, TimeSpan timeout, string? andContains = null)
+        {
+            var deadline = Stopwatch.StartNew();
+            while (true)
+            {
+                var lines = master.Lines.ToArray();
+                for (int i = _next; i < lines.Length; i++)
+                {
+                    if (lines[i].Contains(text, StringComparison.Ordinal) &&
+                        (andContains is null || lines[i].Contains(andContains, StringComparison.Ordinal)))
+                    {
+                        _next = i + 1;
+                        return lines[i];
+                    }
+                }
+
+                if (deadline.Elapsed > timeout)
+                {
+                    throw new TimeoutException($"No log line with '{text}' within {timeout}. Last lines:\n{string.Join('\n', lines.TakeLast(40))}");
+                }
+
+                await Task.Delay(5);
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text.Json.Nodes;
+using GracefulHosting.IntegrationTests.Infrastructure;
+
+namespace GracefulHosting.IntegrationTests.Faults;
+
+/// <summary>SIGTERM that arrives in the middle of a restart still stops everything cleanly, with exit code 0.</summary>
+public sealed class SigtermDuringRestartTests
+{
+    /// <remarks>The new generation is still warming up: the master kills it, stops the serving one, and exits 0.</remarks>
+    [Fact]
+    public async Task Sigterm_WhileNewGenerationStarts_StartingKilledServingStoppedExitZeroNothingLeft()
+    {
+        using var copy = ExampleApp.CopyToTemp();
+        await using var master = MasterProcess.Start(copy.Path);
+        var address = await master.WaitForAddressAsync();
+        int serving = await master.WaitForReadyAsync(1);
+
+        Faulty.SetHelloOption(copy.Path, "WarmupMilliseconds", JsonValue.Create(600_000));
+        master.Signal(Native.SIGHUP);
+        int starting = Faulty.Int((await master.WaitForLineAsync(@"Started child generation 2 with pid (\d+)")).Groups[1]);
+        await master.WaitForLineAsync("Warming up for 600000 ms");
+
+        master.Signal(Native.SIGTERM);
+
+        Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the master did not exit");
+        Assert.Equal(0, master.ExitCode);
+        Assert.True(master.HasLine($@"Child generation 2 \(pid {starting}\) failed to start: the master is stopping; it is killed"), master.Output);
+        Assert.True(master.HasLine($@"Child generation 1 \(pid {serving}\) exited: exit code 0"), master.Output);
+        Assert.True(master.HasLine("Master stopped"), master.Output);
+        AssertNothingLeft(master, [serving, starting], address.Port);
+    }
+
+    /// <remarks>
+    /// The new generation serves and the old one is draining a slow request: the request still gets its
+    /// 200 from the old pid, both generations exit, and so does the master, with 0.
+    /// </remarks>
+    [Fact]
+    public async Task Sigterm_WhileOldGenerationDrains_InFlightRequestCompletesExitZeroNothingLeft()
+    {
+        await using var master = MasterProcess.Start();
+        var address = await master.WaitForAddressAsync();
+        int oldPid = await master.WaitForReadyAsync(1);
+        using var client = Http.CreateClient(address);
+        var slow = Http.GetPidAsync(client, "/slow?ms=3000");
+        await Task.Delay(300);
+
+        master.Signal(Native.SIGHUP);
+        int newPid = await master.WaitForRestartAsync(2);
+        await master.WaitForLineAsync($@"Stopping child generation 1 \(pid {oldPid}\) with SIGTERM");
+        Assert.True(Native.IsAlive(oldPid), "the old generation should still be draining");
+
+        master.Signal(Native.SIGTERM);
+
+        Assert.Equal(oldPid, await slow);
+        Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the master did not exit");
+        Assert.Equal(0, master.ExitCode);
+        Assert.True(master.HasLine($@"Child generation 1 \(pid {oldPid}\) exited: exit code 0"), master.Output);
+        Assert.True(master.HasLine($@"Child generation 2 \(pid {newPid}\) exited: exit code 0"), master.Output);
+        AssertNothingLeft(master, [oldPid, newPid], address.Port);
+    }
+
+    private static void AssertNothingLeft(MasterProcess master, int[] children, int port)
+    {
+        // The master reaped its children before it exited: no process, not even a zombie, and the port is free.
+        foreach (int pid in children)
+        {
+            Assert.Null(Native.ProcState(pid));
+        }
+
+        var survivors = master.AllPids().Where(Native.IsAlive).ToList();
+        Assert.True(survivors.Count == 0, $"processes left behind: {string.Join(", ", survivors)}");
+        Assert.True(Proc.CanListenOn(port), $"port {port} must be free after the master exits");
+    }
+}
