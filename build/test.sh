@@ -17,11 +17,33 @@ fi
 dotnet restore GracefulHosting.sln
 dotnet build GracefulHosting.sln --no-restore -c "$configuration"
 
+# Each test project runs in a process group of its own. The tests kill what they start by pid;
+# anything still in the group afterwards (say, from a test host that crashed) is a leak: it is
+# reported, killed by process group, and fails the run.
+run_tests() {
+  local project="$1" pgid_file rc pgid left
+  pgid_file="$(mktemp -t graceful-pgid.XXXXXX)"
+  set +e
+  setsid --wait bash -c 'echo $$ > "$0"; exec dotnet test "$1" --no-build -c "$2" --logger "console;verbosity=normal"' \
+    "$pgid_file" "$project" "$configuration" 2>&1 | tee -a "$log"
+  rc="${PIPESTATUS[0]}"
+  set -e
+  pgid="$(cat "$pgid_file")"
+  rm -f "$pgid_file"
+  sleep 1
+  left="$(ps -eo pid=,pgid=,stat= | awk -v g="$pgid" '$2 == g && $3 !~ /^Z/ { print $1 }' | tr '\n' ' ')"
+  if [ -n "$left" ]; then
+    echo "$project left processes behind: $left" >&2
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+    rc=1
+  fi
+  return "$rc"
+}
+
 status=0
 for project in test/*/*.csproj; do
   echo "==> $project"
-  dotnet test "$project" --no-build -c "$configuration" --logger "console;verbosity=normal" 2>&1 | tee -a "$log" \
-    || status=1
+  run_tests "$project" || status=1
 done
 
 # dotnet test ends each project with "Total tests: N" and indented "Passed: N", "Failed: N", "Skipped: N".

@@ -59,6 +59,13 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         _control = sockets.Marker.ControlFd >= 0
             ? new Socket(new SafeSocketHandle(sockets.Marker.ControlFd, ownsHandle: true))
             : null;
+
+        // Watch from construction, which the host does before any hosted service starts: a master
+        // that dies while this child still warms up must stop it too (stopping cancels the start).
+        if (_control is not null)
+        {
+            _ = WatchMasterAsync(_control, _disposed.Token);
+        }
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -75,10 +82,6 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
 
         _registrations.Add(_lifetime.ApplicationStarted.Register(OnStarted));
         _registrations.Add(_lifetime.ApplicationStopping.Register(OnStopping));
-        if (_control is not null)
-        {
-            _ = WatchMasterAsync(_control, _disposed.Token);
-        }
 
         return Task.CompletedTask;
     }
@@ -154,8 +157,8 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
 
     private void OnStopping()
     {
-        ChildLog.ChildStopAccepting(_logger, _options.ExitTimeout);
         _drain.BeginDraining();
+        ChildLog.ChildStopAccepting(_logger, _options.ExitTimeout);
         if (_control is null)
         {
             _notifier.Stopping("Draining in-flight requests");
