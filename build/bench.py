@@ -301,7 +301,7 @@ def time_to_new_pid(rounds=5):
     return times
 
 
-def overhead_pairs(pairs=3):
+def overhead_pairs(pairs=5):
     """Alternates master mode and plain Kestrel so drift on the machine hits both alike."""
     runs = []
     for _ in range(pairs):
@@ -352,6 +352,9 @@ def svg_plot(series, path):
         for tick in (0, ymax / 2, ymax):
             y = y0 + 20 + plot_h - tick / ymax * plot_h
             parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick:.0f}</text>')
+        for second in range(0, span + 1, max(1, span // 10)):
+            x = left + second * scale_x
+            parts.append(f'<text x="{x:.1f}" y="{y0 + 20 + plot_h + 14}" text-anchor="middle">{second}</text>')
         for mark in result.marks:
             x = left + (mark - result.started) * scale_x
             if left <= x <= width - 20:
@@ -387,7 +390,7 @@ def main():
     plan = [
         ("a-steady", "(a) steady state, no restart", {}),
         ("b-startfirst", "(b) SIGHUP every 1 s, StartFirst", dict(restart=True, probe=True)),
-        ("c-stopfirst", "(c) SIGHUP every 1 s, StopFirst", dict(extra=["--GracefulRestart:Strategy=StopFirst"], restart=True)),
+        ("c-stopfirst", "(c) SIGHUP every 1 s, StopFirst", dict(extra=["--GracefulRestart:Strategy=StopFirst"], restart=True, probe=True)),
         ("d-naive", "(d) naive stop-and-start, graceful restart off", dict(extra=["--GracefulRestart:Enabled=false"], restart=True, naive=True)),
         ("b-warm", "(b) StartFirst, 1.5 s warm-up", dict(extra=warm, restart=True, probe=True)),
         ("c-warm", "(c) StopFirst, 1.5 s warm-up", dict(extra=warm + ["--GracefulRestart:Strategy=StopFirst"], restart=True)),
@@ -440,7 +443,7 @@ def main():
     lines += ["", "![latency over time](restart-latency.svg)", ""]
     with open(os.path.join(DOCS, "benchmarks.md"), "w") as out:
         out.write("\n".join(lines))
-    svg_plot([by_name["b-startfirst"], by_name["b-warm"]], os.path.join(DOCS, "restart-latency.svg"))
+    svg_plot([by_name["b-startfirst"], by_name["b-warm"], by_name["c-stopfirst"]], os.path.join(DOCS, "restart-latency.svg"))
     print("\n".join(lines))
 
 

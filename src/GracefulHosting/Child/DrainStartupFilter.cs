@@ -21,22 +21,12 @@ internal sealed class DrainStartupFilter : IStartupFilter
     {
         app.Use((context, nextMiddleware) =>
         {
+            // Checked as each request arrives. A request already running when draining begins needs
+            // no mark: its connection's next request gets one, and Kestrel's own stop ends keep-alive
+            // for requests still running then. That keeps the serving path free of per-request work.
             if (_drain.IsDraining)
             {
                 CloseAfterResponse(context);
-            }
-            else
-            {
-                context.Response.OnStarting(static state =>
-                {
-                    var (drain, context) = ((DrainState, HttpContext))state;
-                    if (drain.IsDraining)
-                    {
-                        CloseAfterResponse(context);
-                    }
-
-                    return Task.CompletedTask;
-                }, (_drain, context));
             }
 
             return nextMiddleware(context);
