@@ -43,22 +43,11 @@ internal sealed class InheritedSockets
     {
         foreach (var listener in marker.Listeners)
         {
-            string name = $"{ChildMarker.VariableName}: listen descriptor {listener.Fd}";
-            CheckSocket(listener.Fd, name, out int domain, out int type);
-            if (domain is not (Libc.AF_INET or Libc.AF_INET6) || type != Libc.SOCK_STREAM)
-            {
-                throw new InvalidOperationException($"{name} is not a TCP socket.");
-            }
-
-            Check(Libc.GetSocketOption(listener.Fd, Libc.SOL_SOCKET, Libc.SO_ACCEPTCONN, out int listening), name);
-            if (listening == 0)
-            {
-                throw new InvalidOperationException($"{name} is a socket that is not listening.");
-            }
+            SocketDescriptors.CheckListeningTcp(listener.Fd, $"{ChildMarker.VariableName}: listen descriptor {listener.Fd}");
         }
 
         string control = $"{ChildMarker.VariableName}: control descriptor {marker.ControlFd}";
-        CheckSocket(marker.ControlFd, control, out int controlDomain, out int controlType);
+        SocketDescriptors.CheckSocket(marker.ControlFd, control, out int controlDomain, out int controlType);
         if (controlDomain != Libc.AF_UNIX || controlType != Libc.SOCK_SEQPACKET)
         {
             throw new InvalidOperationException($"{control} is not the master's control channel (an AF_UNIX packet socket).");
@@ -66,7 +55,7 @@ internal sealed class InheritedSockets
 
         foreach (int fd in marker.Listeners.Select(l => l.Fd).Append(marker.ControlFd))
         {
-            Check(Libc.SetCloseOnExec(fd, closeOnExec: true), $"{ChildMarker.VariableName}: descriptor {fd}");
+            SocketDescriptors.Check(Libc.SetCloseOnExec(fd, closeOnExec: true), $"{ChildMarker.VariableName}: descriptor {fd}");
         }
 
         return new InheritedSockets(marker);
@@ -124,31 +113,6 @@ internal sealed class InheritedSockets
         foreach (var listener in Unclaimed)
         {
             Close(listener.Fd);
-        }
-    }
-
-    private static void CheckSocket(int fd, string name, out int domain, out int type)
-    {
-        if (Libc.GetDescriptorFlags(fd) == -1)
-        {
-            throw new InvalidOperationException($"{name} is not open.");
-        }
-
-        int error = Libc.GetSocketOption(fd, Libc.SOL_SOCKET, Libc.SO_DOMAIN, out domain);
-        if (error == Libc.ENOTSOCK)
-        {
-            throw new InvalidOperationException($"{name} is not a socket.");
-        }
-
-        Check(error, name);
-        Check(Libc.GetSocketOption(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, out type), name);
-    }
-
-    private static void Check(int errno, string name)
-    {
-        if (errno != 0)
-        {
-            throw new InvalidOperationException($"{name} cannot be used: errno {errno}.");
         }
     }
 }

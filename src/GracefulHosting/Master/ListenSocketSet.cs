@@ -51,39 +51,21 @@ internal sealed class ListenSocketSet : IDisposable
         }
 
         var kept = new List<BoundListener>();
-        var added = new List<BoundListener>();
-        try
+        var unbound = new List<ListenEndpoint>();
+        foreach (var endpoint in endpoints)
         {
-            foreach (var endpoint in endpoints)
+            var existing = Listeners.Where(l => string.Equals(l.Endpoint.Url, endpoint.Url, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (existing.Count > 0)
             {
-                var existing = Listeners.Where(l => string.Equals(l.Endpoint.Url, endpoint.Url, StringComparison.OrdinalIgnoreCase)).ToList();
-                if (existing.Count > 0)
-                {
-                    kept.AddRange(existing.Where(l => !kept.Contains(l)));
-                    continue;
-                }
-
-                foreach (var target in endpoint.Targets)
-                {
-                    var listener = BindTarget(endpoint, target, logger);
-                    if (listener is not null)
-                    {
-                        added.Add(listener);
-                        MasterLog.ListenerBound(logger, endpoint.Url, listener.Socket.LocalEndPoint?.ToString() ?? "?", listener.Fd, endpoint.Source);
-                    }
-                }
+                kept.AddRange(existing.Where(l => !kept.Contains(l)));
+            }
+            else
+            {
+                unbound.Add(endpoint);
             }
         }
-        catch
-        {
-            foreach (var listener in added)
-            {
-                listener.Socket.Dispose();
-            }
 
-            throw;
-        }
-
+        var added = BindAll(unbound, logger);
         return new ListenSocketSet([.. kept, .. added], fromSystemd: false) { Added = added };
     }
 
@@ -143,7 +125,11 @@ internal sealed class ListenSocketSet : IDisposable
     }
 
     /// <summary>Binds every endpoint; on failure closes what was bound and throws with the setting's name.</summary>
-    public static ListenSocketSet Bind(IReadOnlyList<ListenEndpoint> endpoints, ILogger logger)
+    public static ListenSocketSet Bind(IReadOnlyList<ListenEndpoint> endpoints, ILogger logger) =>
+        new(BindAll(endpoints, logger), fromSystemd: false);
+
+    /// <summary>Binds every target of every endpoint; on failure closes what it bound and rethrows.</summary>
+    private static List<BoundListener> BindAll(IEnumerable<ListenEndpoint> endpoints, ILogger logger)
     {
         var bound = new List<BoundListener>();
         try
@@ -171,7 +157,7 @@ internal sealed class ListenSocketSet : IDisposable
             throw;
         }
 
-        return new ListenSocketSet(bound, fromSystemd: false);
+        return bound;
     }
 
     private static BoundListener? BindTarget(ListenEndpoint endpoint, BindTarget target, ILogger logger)

@@ -25,29 +25,7 @@ internal static class ActivatedSockets
     {
         int fd = activated.Fd;
         string name = $"LISTEN_FDS: descriptor {fd}" + (activated.Name is null ? "" : $" ('{activated.Name}')");
-        if (Libc.GetDescriptorFlags(fd) == -1)
-        {
-            throw new InvalidOperationException($"{name} is not open.");
-        }
-
-        int error = Libc.GetSocketOption(fd, Libc.SOL_SOCKET, Libc.SO_DOMAIN, out int domain);
-        if (error == Libc.ENOTSOCK)
-        {
-            throw new InvalidOperationException($"{name} is not a socket.");
-        }
-
-        Libc.GetSocketOption(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, out int type);
-        if (domain is not (Libc.AF_INET or Libc.AF_INET6) || type != Libc.SOCK_STREAM)
-        {
-            throw new InvalidOperationException($"{name} is not a TCP socket; only TCP sockets (ListenStream= with an IP address) are supported.");
-        }
-
-        Libc.GetSocketOption(fd, Libc.SOL_SOCKET, Libc.SO_ACCEPTCONN, out int listening);
-        if (listening == 0)
-        {
-            throw new InvalidOperationException($"{name} is not listening.");
-        }
-
+        SocketDescriptors.CheckListeningTcp(fd, name, "; only TCP sockets (ListenStream= with an IP address) are supported");
         Libc.SetCloseOnExec(fd, closeOnExec: true);
         // Not owned: disposing an owning Socket would shutdown(2) systemd's copy too. The owner
         // closes the descriptor with close(2).
