@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using GracefulHosting.IntegrationTests.Infrastructure;
 
 namespace GracefulHosting.IntegrationTests;
@@ -24,7 +23,7 @@ public sealed class LifecycleTests
     public async Task Master_UrlsFromCommandLineOrEnvironment_BoundAndServed(string source)
     {
         using var copy = ExampleApp.CopyToTemp();
-        RemoveKestrelEndpoints(copy.Path);
+        ExampleApp.RemoveKestrelSection(copy.Path);
         await using var master = source == "argument"
             ? MasterProcess.Start(copy.Path, ["--urls=http://127.0.0.1:0"], defaultEndpoint: false)
             : MasterProcess.Start(copy.Path, environment: new Dictionary<string, string?> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:0" }, defaultEndpoint: false);
@@ -87,11 +86,4 @@ public sealed class LifecycleTests
         Assert.Null(Native.ProcState(oldPid));
     }
 
-    private static void RemoveKestrelEndpoints(string appDirectory)
-    {
-        string path = Path.Combine(appDirectory, "appsettings.json");
-        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        json.Remove("Kestrel");
-        File.WriteAllText(path, json.ToJsonString());
-    }
 }

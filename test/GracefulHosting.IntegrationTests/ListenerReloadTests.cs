@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json.Nodes;
 using GracefulHosting.IntegrationTests.Infrastructure;
 
 namespace GracefulHosting.IntegrationTests;
@@ -12,8 +11,8 @@ public sealed class ListenerReloadTests
     public async Task Sighup_PortChangedInAppsettings_NewPortServesAndOldPortServesUntilTheSwitch()
     {
         using var copy = ExampleApp.CopyToTemp();
-        int oldPort = FreePort();
-        int newPort = FreePort();
+        int oldPort = ProcNet.FreeLoopbackPort();
+        int newPort = ProcNet.FreeLoopbackPort();
         SetEndpoint(copy.Path, $"http://127.0.0.1:{oldPort}");
         // A slow warm-up keeps the new generation from serving for a while, so the switch is observable.
         await using var master = MasterProcess.Start(copy.Path, ["--GracefulRestart:WarmupPath=/slow?ms=1500"], defaultEndpoint: false);
@@ -46,7 +45,7 @@ public sealed class ListenerReloadTests
     public async Task Sighup_NewPortAlreadyInUse_RolledBackAndOldPortKeepsServing()
     {
         using var copy = ExampleApp.CopyToTemp();
-        int oldPort = FreePort();
+        int oldPort = ProcNet.FreeLoopbackPort();
         using var blocker = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         blocker.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         blocker.Listen();
@@ -66,16 +65,7 @@ public sealed class ListenerReloadTests
 
     private static void SetEndpoint(string appDirectory, string url)
     {
-        string path = Path.Combine(appDirectory, "appsettings.json");
-        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        json["Kestrel"]!["Endpoints"]!["Http"]!["Url"] = url;
-        File.WriteAllText(path, json.ToJsonString());
+        ExampleApp.EditSettings(appDirectory, json => json["Kestrel"]!["Endpoints"]!["Http"]!["Url"] = url);
     }
 
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
 }

@@ -42,8 +42,9 @@ public sealed class StartupTests
         }
 
         // The child's listening sockets are exactly the master's: same inode numbers, none of its own.
-        Assert.Equal(ListeningSocketInodes(master.Pid), ListeningSocketInodes(child));
-        Assert.Equal(2, ListeningSocketInodes(master.Pid).Count);
+        var masterSockets = ProcNet.ListeningSockets(master.Pid).Keys.Order().ToList();
+        Assert.Equal(masterSockets, ProcNet.ListeningSockets(child).Keys.Order());
+        Assert.Equal(2, masterSockets.Count);
     }
 
     [Fact]
@@ -141,54 +142,6 @@ public sealed class StartupTests
         }
     }
 
-    private static HashSet<string> ListeningSocketInodes(int pid)
-    {
-        var inodes = new HashSet<string>();
-        var listening = ListeningInodesFromProcNet();
-        foreach (string fd in Directory.EnumerateFiles($"/proc/{pid}/fd"))
-        {
-            try
-            {
-                var target = new FileInfo(fd).LinkTarget;
-                if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal))
-                {
-                    string inode = target[8..^1];
-                    if (listening.Contains(inode))
-                    {
-                        inodes.Add(inode);
-                    }
-                }
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        return inodes;
-    }
-
-    private static HashSet<string> ListeningInodesFromProcNet()
-    {
-        var result = new HashSet<string>();
-        foreach (string table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
-        {
-            if (!File.Exists(table))
-            {
-                continue;
-            }
-
-            foreach (string line in File.ReadLines(table).Skip(1))
-            {
-                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (fields.Length > 9 && fields[3] == "0A")
-                {
-                    result.Add(fields[9]);
-                }
-            }
-        }
-
-        return result;
-    }
 
     private static void WriteSelfSignedCertificate(string path, string password)
     {

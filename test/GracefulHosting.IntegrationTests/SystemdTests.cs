@@ -14,7 +14,7 @@ public sealed class SystemdTests
     [Fact]
     public async Task SocketActivation_Master_ServesOnPassedSocketAndRestartsWithoutFailures()
     {
-        int port = FreePort();
+        int port = ProcNet.FreeLoopbackPort();
         await using var master = MasterProcess.Start(launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "--fdname=Http"]);
         await WaitForActivatorAsync(master, 1);
         var address = new Uri($"http://127.0.0.1:{port}/");
@@ -49,8 +49,8 @@ public sealed class SystemdTests
     [Fact]
     public async Task SocketActivation_FdNames_MatchTwoEndpointsByName()
     {
-        int httpPort = FreePort();
-        int secondPort = FreePort();
+        int httpPort = ProcNet.FreeLoopbackPort();
+        int secondPort = ProcNet.FreeLoopbackPort();
         // The configured URLs differ from the sockets' addresses: only the names can match them.
         await using var master = MasterProcess.Start(
             arguments: ["--Kestrel:Endpoints:Second:Url=http://127.0.0.1:1"],
@@ -68,7 +68,7 @@ public sealed class SystemdTests
     [Fact]
     public async Task SocketActivation_UnnamedUnmatchedSocket_ServedAsPlainHttpAndLogged()
     {
-        int port = FreePort();
+        int port = ProcNet.FreeLoopbackPort();
         await using var master = MasterProcess.Start(launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}"],
             arguments: ["--Kestrel:Endpoints:Http:Url=http://127.0.0.1:1"], defaultEndpoint: false);
         await WaitForActivatorAsync(master, 1);
@@ -82,9 +82,9 @@ public sealed class SystemdTests
         Assert.Contains("Kestrel:Endpoints:Http:Url = 'http://127.0.0.1:1' has no socket from systemd", master.Output, StringComparison.Ordinal);
 
         // Without configured endpoints the same socket is served as a plain HTTP endpoint.
-        int port2 = FreePort();
+        int port2 = ProcNet.FreeLoopbackPort();
         using var copy = ExampleApp.CopyToTemp();
-        RemoveKestrelSection(copy.Path);
+        ExampleApp.RemoveKestrelSection(copy.Path);
         await using var second = MasterProcess.Start(copy.Path, launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port2}"], defaultEndpoint: false);
         await WaitForActivatorAsync(second, 1);
         using var client2 = Http.CreateClient(new Uri($"http://127.0.0.1:{port2}/"));
@@ -96,7 +96,7 @@ public sealed class SystemdTests
     [Fact]
     public async Task DirectMode_UnderSocketActivation_ServesInProcessWithoutMaster()
     {
-        int port = FreePort();
+        int port = ProcNet.FreeLoopbackPort();
         using var notify = new NotifyReceiver();
         await using var app = MasterProcess.Start(
             arguments: ["--GracefulRestart:Mode=Direct", "--GracefulRestart:ExitTimeout=00:00:05"],
@@ -179,7 +179,7 @@ public sealed class SystemdTests
     public async Task Children_NeverSeeSystemdVariables()
     {
         using var notify = new NotifyReceiver();
-        int port = FreePort();
+        int port = ProcNet.FreeLoopbackPort();
         await using var master = MasterProcess.Start(launcher:
             ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "--fdname=Http", "-E", $"NOTIFY_SOCKET={notify.Address}", "-E", "WATCHDOG_USEC=60000000"]);
         await WaitForActivatorAsync(master, 1);
@@ -216,21 +216,8 @@ public sealed class SystemdTests
     private static Task WaitForActivatorAsync(MasterProcess process, int sockets) =>
         process.WaitForLineAsync($@"Listening on \S+ as {sockets + 2}\.");
 
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
 
     private static long MonotonicMicroseconds() =>
         (long)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000.0 / System.Diagnostics.Stopwatch.Frequency));
 
-    private static void RemoveKestrelSection(string appDirectory)
-    {
-        string path = Path.Combine(appDirectory, "appsettings.json");
-        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        json.Remove("Kestrel");
-        File.WriteAllText(path, json.ToJsonString());
-    }
 }

@@ -246,21 +246,18 @@ internal static class Faulty
     /// <summary>Sets <c>HelloGraceful:&lt;key&gt;</c> in the appsettings.json of a copy of the app (read by the next generation).</summary>
     public static void SetHelloOption(string appDirectory, string key, JsonNode value)
     {
-        string path = Path.Combine(appDirectory, "appsettings.json");
-        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        var section = json["HelloGraceful"]?.AsObject() ?? [];
-        json["HelloGraceful"] = section;
-        section[key] = value;
-        File.WriteAllText(path, json.ToJsonString());
+        ExampleApp.EditSettings(appDirectory, json =>
+        {
+            var section = json["HelloGraceful"]?.AsObject() ?? [];
+            json["HelloGraceful"] = section;
+            section[key] = value;
+        });
     }
 
     /// <summary>Removes <c>HelloGraceful:&lt;key&gt;</c> again.</summary>
     public static void RemoveHelloOption(string appDirectory, string key)
     {
-        string path = Path.Combine(appDirectory, "appsettings.json");
-        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        json["HelloGraceful"]?.AsObject().Remove(key);
-        File.WriteAllText(path, json.ToJsonString());
+        ExampleApp.EditSettings(appDirectory, json => json["HelloGraceful"]?.AsObject().Remove(key));
     }
 
     /// <summary>Every line of the log that matches, in order, with its match.</summary>

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace GracefulHosting.IntegrationTests.Infrastructure;
 
 /// <summary>Where the built HelloGraceful example lives, and private copies of it.</summary>
@@ -21,6 +23,19 @@ internal static class ExampleApp
 
         return temp;
     }
+
+    /// <summary>Reads, changes and writes back the appsettings.json of a copy of the app.</summary>
+    public static void EditSettings(string appDirectory, Action<JsonObject> edit)
+    {
+        string path = Path.Combine(appDirectory, "appsettings.json");
+        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        edit(json);
+        File.WriteAllText(path, json.ToJsonString());
+    }
+
+    /// <summary>Removes the Kestrel section, so endpoints come from urls, ports or systemd instead.</summary>
+    public static void RemoveKestrelSection(string appDirectory) =>
+        EditSettings(appDirectory, json => json.Remove("Kestrel"));
 
     private static string FindRepositoryRoot()
     {

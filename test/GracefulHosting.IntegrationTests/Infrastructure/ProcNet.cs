@@ -33,6 +33,15 @@ internal static class ProcNet
         return result;
     }
 
+    /// <summary>A port of 127.0.0.1 that was free a moment ago, for tools that cannot take port 0.</summary>
+    public static int FreeLoopbackPort()
+    {
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork,
+            System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
     private static Dictionary<string, IPEndPoint> ListeningInodes()
     {
         var result = new Dictionary<string, IPEndPoint>();
