@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
-using Microsoft.AspNetCore.Connections;
 
 namespace GracefulHosting.Child;
 
@@ -47,14 +46,11 @@ internal sealed class ChildWarmup
     {
         var toKestrel = new Pipe();
         var fromKestrel = new Pipe();
-        var connection = new DefaultConnectionContext(
+        var connection = new InMemoryConnection(
             "warmup-" + Guid.NewGuid().ToString("N")[..8],
             new DuplexPipe(toKestrel.Reader, fromKestrel.Writer),
-            new DuplexPipe(fromKestrel.Reader, toKestrel.Writer))
-        {
-            LocalEndPoint = listener.EndPoint,
-            RemoteEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
-        };
+            listener.EndPoint,
+            new IPEndPoint(IPAddress.Loopback, 0));
 
         var request = new StringBuilder();
         for (int i = 1; i <= RequestCount; i++)
