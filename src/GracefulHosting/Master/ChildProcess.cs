@@ -25,17 +25,19 @@ internal sealed class ChildProcess : IDisposable
     private readonly Process _process;
     private readonly Socket _control;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stoppedAccepting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ILogger _logger;
-    private int _signalled;
+    private readonly TimeProvider _time;
 
-    private ChildProcess(int generation, Process process, Socket control, ILogger logger)
+    private ChildProcess(int generation, Process process, Socket control, TimeProvider time, ILogger logger)
     {
         Generation = generation;
         _process = process;
         _control = control;
+        _time = time;
         _logger = logger;
         Pid = process.Id;
-        StartedAt = Stopwatch.GetTimestamp();
+        StartedAt = time.GetTimestamp();
         Exited = WaitForExitAsync();
         _ = ReadControlAsync();
     }
@@ -46,11 +48,17 @@ internal sealed class ChildProcess : IDisposable
 
     public long StartedAt { get; }
 
-    /// <summary>The <see cref="Stopwatch"/> time stamp of the child's READY=1, or 0 until then.</summary>
+    /// <summary>The <see cref="TimeProvider"/> time stamp of the child's READY=1, or 0 until then.</summary>
     public long ReadyAt { get; private set; }
 
     /// <summary>Completes when the child reports READY=1.</summary>
     public Task Ready => _ready.Task;
+
+    /// <summary>
+    /// Completes when the child reports STOPPING=1, which it sends once it has closed its listening
+    /// descriptors, or when it has exited.
+    /// </summary>
+    public Task StoppedAccepting => _stoppedAccepting.Task;
 
     /// <summary>Completes with the exit code when the child has exited and been reaped.</summary>
     public Task<int> Exited { get; }
@@ -63,7 +71,7 @@ internal sealed class ChildProcess : IDisposable
 
     public bool HasExited => Exited.IsCompleted;
 
-    public static ChildProcess Start(ChildCommand command, ListenSocketSet sockets, int generation, ILogger logger)
+    public static ChildProcess Start(ChildCommand command, ListenSocketSet sockets, int generation, TimeProvider time, ILogger logger)
     {
         int error = Libc.CreateSeqPacketPair(out int masterEnd, out int childEnd);
         if (error != 0)
@@ -129,7 +137,7 @@ internal sealed class ChildProcess : IDisposable
                 }
             }
 
-            return new ChildProcess(generation, process, control, logger);
+            return new ChildProcess(generation, process, control, time, logger);
         }
         catch
         {
@@ -177,13 +185,13 @@ internal sealed class ChildProcess : IDisposable
             return;
         }
 
-        Interlocked.Exchange(ref _signalled, 1);
         Libc.Kill(Pid, signal);
     }
 
     private async Task<int> WaitForExitAsync()
     {
         await _process.WaitForExitAsync().ConfigureAwait(false);
+        _stoppedAccepting.TrySetResult();
         return _process.ExitCode;
     }
 
@@ -206,10 +214,14 @@ internal sealed class ChildProcess : IDisposable
                     {
                         if (ReadyAt == 0)
                         {
-                            ReadyAt = Stopwatch.GetTimestamp();
+                            ReadyAt = _time.GetTimestamp();
                         }
 
                         _ready.TrySetResult();
+                    }
+                    else if (line == "STOPPING=1")
+                    {
+                        _stoppedAccepting.TrySetResult();
                     }
                     else if (line.StartsWith("STATUS=", StringComparison.Ordinal))
                     {
@@ -218,8 +230,9 @@ internal sealed class ChildProcess : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e)
         {
+            // Whatever ends the read (the child's exit, our Dispose, anything else) ends only this loop.
             MasterLog.ControlChannelClosed(_logger, Generation, Pid, e.Message);
         }
     }

@@ -16,6 +16,17 @@ internal sealed record BoundListener(ListenEndpoint Endpoint, Socket Socket, IRe
     public int Fd => (int)Socket.SafeHandle.DangerousGetHandle();
 }
 
+/// <summary>
+/// The step from the sockets a generation serves on to those of the next one. <see cref="Added"/> were
+/// bound for this step only: a rollback closes them, and no serving generation uses them.
+/// <see cref="Removed"/> are closed once the generation that uses them has exited.
+/// </summary>
+internal sealed record SocketChange(ListenSocketSet Next, IReadOnlyList<BoundListener> Added, IReadOnlyList<BoundListener> Removed)
+{
+    /// <summary>No change: the next generation gets the same sockets, and nothing is bound or closed.</summary>
+    public static SocketChange Keep(ListenSocketSet current) => new(current, [], []);
+}
+
 /// <summary>The master's listening sockets. They stay open for the master's whole life.</summary>
 [SupportedOSPlatform("linux")]
 internal sealed class ListenSocketSet : IDisposable
@@ -34,16 +45,13 @@ internal sealed class ListenSocketSet : IDisposable
     /// <summary>True when the sockets came from systemd socket activation.</summary>
     public bool FromSystemd { get; }
 
-    /// <summary>Listeners this set bound that the set it was derived from did not have.</summary>
-    public IReadOnlyList<BoundListener> Added { get; private init; } = [];
-
     /// <summary>
     /// The sockets for the next generation after the configuration changed: listeners whose URL is
     /// unchanged are kept, listeners for new URLs are bound now. Listeners for URLs that are gone stay
     /// open until the caller closes them (after the generation that uses them has exited). If a bind
     /// fails, what was bound here is closed again and the exception names the setting.
     /// </summary>
-    public ListenSocketSet Rebind(IReadOnlyList<ListenEndpoint> endpoints, ILogger logger)
+    public SocketChange Rebind(IReadOnlyList<ListenEndpoint> endpoints, ILogger logger)
     {
         if (FromSystemd)
         {
@@ -66,7 +74,12 @@ internal sealed class ListenSocketSet : IDisposable
         }
 
         var added = BindAll(unbound, logger);
-        return new ListenSocketSet([.. kept, .. added], fromSystemd: false) { Added = added };
+        if (added.Count == 0 && kept.Count == Listeners.Count)
+        {
+            return SocketChange.Keep(this);
+        }
+
+        return new SocketChange(new ListenSocketSet([.. kept, .. added], fromSystemd: false), added, [.. Listeners.Except(kept)]);
     }
 
     /// <summary>Closes the given listeners of this set (those a new configuration no longer names).</summary>

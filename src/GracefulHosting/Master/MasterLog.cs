@@ -96,8 +96,8 @@ internal static partial class MasterLog
     public static partial void RestartCompleted(ILogger logger, int generation, int childPid, double elapsedMs);
 
     [LoggerMessage(EventId = 23, EventName = "RolledBack", Level = LogLevel.Warning,
-        Message = "Restart rolled back: generation {Generation} (pid {ChildPid}) keeps serving")]
-    public static partial void RolledBack(ILogger logger, int generation, int childPid);
+        Message = "Restart rolled back: generation {Generation} (pid {ChildPid}) keeps serving; the new generation failed: {Reason}")]
+    public static partial void RolledBack(ILogger logger, int generation, int childPid, string reason);
 
     [LoggerMessage(EventId = 24, EventName = "CrashBackoff", Level = LogLevel.Warning,
         Message = "Waiting {DelayMs:0} ms before replacing the child (crash {CrashCount} in a row)")]
@@ -111,7 +111,13 @@ internal static partial class MasterLog
         Message = "Master stopped")]
     public static partial void MasterStopped(ILogger logger);
 
-    [LoggerMessage(EventId = 32, EventName = "SupervisorFailed", Level = LogLevel.Critical,
-        Message = "The supervisor failed; the master stops")]
-    public static partial void SupervisorFailed(ILogger logger, Exception exception);
+    // EventId 32 (SupervisorFailed) is retired: supervision no longer stops the master.
+
+    [LoggerMessage(EventId = 33, EventName = "StepFailed", Level = LogLevel.Error,
+        Message = "Unexpected error in {Step}; it is rolled back and the serving generation keeps serving")]
+    public static partial void StepFailed(ILogger logger, string step, Exception exception);
+
+    [LoggerMessage(EventId = 34, EventName = "ListenersClosedForStop", Level = LogLevel.Information,
+        Message = "No child accepts any more: closed the {Count} listening sockets, so new connections are refused instead of queued")]
+    public static partial void ListenersClosedForStop(ILogger logger, int count);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Threading.Channels;
@@ -21,7 +20,6 @@ internal sealed class MasterService : IHostedService, IDisposable
 {
     private readonly GracefulRestartOptions _options;
     private readonly IConfiguration _configuration;
-    private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ChildCommand _command;
@@ -47,7 +45,6 @@ internal sealed class MasterService : IHostedService, IDisposable
     public MasterService(
         IOptions<GracefulRestartOptions> options,
         IConfiguration configuration,
-        IHostApplicationLifetime lifetime,
         ILogger<MasterService> logger,
         TimeProvider time,
         ChildCommand command,
@@ -58,7 +55,6 @@ internal sealed class MasterService : IHostedService, IDisposable
         _metrics = metrics;
         _options = options.Value;
         _configuration = configuration;
-        _lifetime = lifetime;
         _logger = logger;
         _time = time;
         _command = command;
@@ -68,6 +64,20 @@ internal sealed class MasterService : IHostedService, IDisposable
     internal ChildProcess? Current => _current;
 
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await StartFirstGenerationAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The host reports the exception; the exit code must say it too, whatever Main returns.
+            Hosting.FailureExitCode.Arm();
+            throw;
+        }
+    }
+
+    private async Task StartFirstGenerationAsync(CancellationToken cancellationToken)
     {
         var endpoints = EndpointResolver.Resolve(_configuration);
         var activation = SocketActivation.FromEnvironment(Environment.ProcessId, out string? ignored);
@@ -88,7 +98,7 @@ internal sealed class MasterService : IHostedService, IDisposable
             RequestRestart();
         });
 
-        var first = await StartGenerationAsync(cancellationToken).ConfigureAwait(false);
+        var first = await StartGenerationAsync(_sockets, cancellationToken).ConfigureAwait(false);
         if (first is null && cancellationToken.IsCancellationRequested)
         {
             return;
@@ -97,10 +107,10 @@ internal sealed class MasterService : IHostedService, IDisposable
         if (first is null)
         {
             throw new InvalidOperationException(
-                "The first generation of the app did not become ready; the master stops. See the log above for the reason.");
+                $"The first generation of the app did not become ready: {_lastStartFailure}. The master stops; see the log above for the child's own output.");
         }
 
-        _current = first;
+        SetCurrent(first);
         _metrics.GenerationServing(first.Generation);
         _notifier.Ready(Describe(first));
         if (ServiceNotifier.WatchdogInterval(Environment.ProcessId,
@@ -115,13 +125,21 @@ internal sealed class MasterService : IHostedService, IDisposable
     /// <summary>Asks for a restart. Requests that arrive during a restart are coalesced into one.</summary>
     public void RequestRestart()
     {
-        if (_restartRequests.Writer.TryWrite(true))
+        try
         {
-            MasterLog.RestartRequested(_logger, _options.RestartSignal);
+            if (_restartRequests.Writer.TryWrite(true))
+            {
+                MasterLog.RestartRequested(_logger, _options.RestartSignal);
+            }
+            else
+            {
+                MasterLog.RestartCoalesced(_logger);
+            }
         }
-        else
+        catch (Exception e)
         {
-            MasterLog.RestartCoalesced(_logger);
+            // Runs on a signal-handling thread: nothing may escape from it.
+            MasterLog.StepFailed(_logger, "the restart request", e);
         }
     }
 
@@ -137,121 +155,212 @@ internal sealed class MasterService : IHostedService, IDisposable
         {
             await _supervision.ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            MasterLog.StepFailed(_logger, "supervision", e);
         }
 
         ChildProcess[] alive;
         lock (_childrenLock)
         {
-            alive = [.. _retiring, .. new[] { _current, _starting }.OfType<ChildProcess>()];
+            alive = [.. new[] { _current, _starting }.OfType<ChildProcess>().Concat(_retiring).Distinct()];
         }
 
-        await Task.WhenAll(alive.Distinct().Select(StopChildAsync)).ConfigureAwait(false);
+        var stops = alive.Select(StopChildAsync).ToArray();
+        var sockets = _sockets;
+        if (sockets is not null && !sockets.FromSystemd)
+        {
+            // Once no child accepts any more, connections that still arrive would only wait in the
+            // backlog until the last child exits, and then be reset: refuse them at once instead.
+            // systemd's sockets stay open; systemd queues for the next start of the service.
+            await Task.WhenAny(Task.WhenAll(alive.Select(c => c.StoppedAccepting)), Task.WhenAll(stops)).ConfigureAwait(false);
+            sockets.Dispose();
+            _sockets = null;
+            MasterLog.ListenersClosedForStop(_logger, sockets.Listeners.Count);
+        }
+
+        await Task.WhenAll(stops).ConfigureAwait(false);
+        foreach (var child in alive)
+        {
+            child.Dispose();
+        }
+
         _sockets?.Dispose();
         _sockets = null;
         MasterLog.MasterStopped(_logger);
     }
 
+    /// <summary>
+    /// Serves until the master stops: replaces crashed children and restarts on request. Each step
+    /// fails alone: an unexpected error is logged, counted as a rollback, and supervision goes on with
+    /// whichever generation serves.
+    /// </summary>
     private async Task SuperviseAsync(CancellationToken stopping)
     {
-        try
+        while (!stopping.IsCancellationRequested)
         {
-            while (!stopping.IsCancellationRequested)
+            try
             {
-                var current = _current;
-                if (current is null || current.HasExited)
+                await SuperviseOnceAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                MasterLog.StepFailed(_logger, "supervision", e);
+                _metrics.RolledBack();
+                try
                 {
-                    await ReplaceCrashedAsync(current, stopping).ConfigureAwait(false);
-                    continue;
+                    // Never a busy loop, whatever keeps failing.
+                    await Task.Delay(_options.CrashRestartDelay > TimeSpan.Zero ? _options.CrashRestartDelay : TimeSpan.FromSeconds(1), _time, stopping)
+                        .ConfigureAwait(false);
                 }
-
-                var restart = _restartRequests.Reader.WaitToReadAsync(stopping).AsTask();
-                await Task.WhenAny(restart, current.Exited).ConfigureAwait(false);
-                stopping.ThrowIfCancellationRequested();
-
-                if (restart.IsCompleted && _restartRequests.Reader.TryRead(out _))
+                catch (OperationCanceledException)
                 {
-                    await RestartAsync(stopping).ConfigureAwait(false);
+                    return;
                 }
             }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            MasterLog.SupervisorFailed(_logger, e);
-            Environment.ExitCode = 1;
-            _lifetime.StopApplication();
         }
     }
 
+    private async Task SuperviseOnceAsync(CancellationToken stopping)
+    {
+        var current = _current;
+        if (current is null || current.HasExited)
+        {
+            await ReplaceCrashedAsync(current, stopping).ConfigureAwait(false);
+            return;
+        }
+
+        var restart = _restartRequests.Reader.WaitToReadAsync(stopping).AsTask();
+        await Task.WhenAny(restart, current.Exited).ConfigureAwait(false);
+        stopping.ThrowIfCancellationRequested();
+
+        if (restart.IsCompleted && _restartRequests.Reader.TryRead(out _))
+        {
+            await RestartAsync(stopping).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One restart. Whatever fails in it (a bind, the new generation, an unexpected exception) is rolled
+    /// back: the new child is killed, sockets bound for it are closed, and the serving generation keeps
+    /// serving. A stop of the master during the restart is no failure: it is neither logged nor counted
+    /// as a rollback, and nothing is sent to systemd after its STOPPING=1.
+    /// </summary>
     private async Task RestartAsync(CancellationToken stopping)
     {
         // At most two generations are alive at once: a restart waits for the last one to finish draining.
-        await WaitForRetiringAsync().ConfigureAwait(false);
-        long began = Stopwatch.GetTimestamp();
+        await WaitForRetiringAsync(stopping).ConfigureAwait(false);
+        stopping.ThrowIfCancellationRequested();
+
+        long began = _time.GetTimestamp();
         var old = _current;
+        SocketChange? change = null;
+        bool committed = false;
         _notifier.Reloading($"Reloading: starting generation {_generation + 1}");
-        var sockets = PrepareSockets();
-        if (sockets is null)
+        try
         {
-            _metrics.RolledBack();
-            _notifier.Ready($"Reload failed: {_lastStartFailure}; rolled back, " + (old is null ? "no generation serves" : Describe(old)));
-            return;
-        }
-
-        var removed = _sockets!.Listeners.Except(sockets.Listeners).ToList();
-
-        if (_options.Strategy == RestartStrategy.StopFirst && old is not null)
-        {
-            await StopChildAsync(old).ConfigureAwait(false);
-            SetCurrent(null);
-            _sockets = sockets;
-            ListenSocketSet.Close(removed, _logger);
-            var replacement = await StartGenerationAsync(stopping).ConfigureAwait(false);
-            SetCurrent(replacement);
-            if (replacement is not null)
+            change = PrepareSockets();
+            if (change is null)
             {
-                MasterLog.RestartCompleted(_logger, replacement.Generation, replacement.Pid, Stopwatch.GetElapsedTime(began).TotalMilliseconds);
-                _metrics.RestartCompleted(Stopwatch.GetElapsedTime(began));
-                _metrics.GenerationServing(replacement.Generation);
-                _notifier.Ready(Describe(replacement));
+                // PrepareSockets logged why, naming the setting.
+                RollBack(old, log: false);
+                return;
+            }
+
+            if (_options.Strategy == RestartStrategy.StopFirst && old is not null)
+            {
+                committed = true;
+                await RestartStopFirstAsync(old, change, began, stopping).ConfigureAwait(false);
+                return;
+            }
+
+            var next = await StartGenerationAsync(change.Next, stopping).ConfigureAwait(false);
+            if (next is null)
+            {
+                stopping.ThrowIfCancellationRequested();
+                RollBack(old);
+                return;
+            }
+
+            _sockets = change.Next;
+            committed = true;
+            SetCurrent(next);
+            if (old is not null)
+            {
+                Retire(old, change.Removed);
             }
             else
             {
-                _notifier.Ready($"Reload failed: generation {_generation} {_lastStartFailure}; no generation serves, retrying");
+                ListenSocketSet.Close(change.Removed, _logger);
             }
 
-            return;
+            Completed(next, began);
         }
-
-        var next = await StartGenerationAsync(sockets, stopping).ConfigureAwait(false);
-        if (next is null)
+        catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
         {
-            ListenSocketSet.Close(sockets.Added, _logger);
-            MasterLog.RolledBack(_logger, old?.Generation ?? 0, old?.Pid ?? 0);
-            _metrics.RolledBack();
-            _notifier.Ready($"Reload failed: generation {_generation} {_lastStartFailure}; rolled back, " +
-                (old is null ? "no generation serves" : Describe(old)));
+            _lastStartFailure = $"an unexpected error ({e.GetType().Name}: {e.Message})";
+            MasterLog.StepFailed(_logger, "the restart", e);
+            if (!committed)
+            {
+                RollBack(old);
+            }
+        }
+        finally
+        {
+            if (!committed && change is not null)
+            {
+                // Only sockets bound for this attempt: a serving generation uses none of them.
+                ListenSocketSet.Close(change.Added.Except(_sockets?.Listeners ?? []), _logger);
+            }
+        }
+    }
+
+    /// <summary>StopFirst: the old generation exits before the new one starts, so for a while nothing serves.</summary>
+    private async Task RestartStopFirstAsync(ChildProcess old, SocketChange change, long began, CancellationToken stopping)
+    {
+        await StopChildAsync(old).ConfigureAwait(false);
+        SetCurrent(null);
+        old.Dispose();
+        _sockets = change.Next;
+        ListenSocketSet.Close(change.Removed, _logger);
+        stopping.ThrowIfCancellationRequested();
+
+        var replacement = await StartGenerationAsync(change.Next, stopping).ConfigureAwait(false);
+        if (replacement is null)
+        {
+            stopping.ThrowIfCancellationRequested();
+            // Supervision replaces the missing generation with backoff until a start succeeds.
+            _notifier.Ready($"Reload failed: generation {_generation} {_lastStartFailure}; no generation serves, retrying");
             return;
         }
 
-        _sockets = sockets;
-        SetCurrent(next);
-        MasterLog.RestartCompleted(_logger, next.Generation, next.Pid, Stopwatch.GetElapsedTime(began).TotalMilliseconds);
-        _metrics.RestartCompleted(Stopwatch.GetElapsedTime(began));
+        SetCurrent(replacement);
+        Completed(replacement, began);
+    }
+
+    private void Completed(ChildProcess next, long began)
+    {
+        var elapsed = _time.GetElapsedTime(began);
+        MasterLog.RestartCompleted(_logger, next.Generation, next.Pid, elapsed.TotalMilliseconds);
+        _metrics.RestartCompleted(elapsed);
         _metrics.GenerationServing(next.Generation);
         _notifier.Ready(Describe(next));
-        if (old is not null)
+    }
+
+    private void RollBack(ChildProcess? old, bool log = true)
+    {
+        if (log)
         {
-            Retire(old, removed);
+            MasterLog.RolledBack(_logger, old?.Generation ?? 0, old?.Pid ?? 0, _lastStartFailure ?? "unknown");
         }
-        else
-        {
-            ListenSocketSet.Close(removed, _logger);
-        }
+
+        _metrics.RolledBack();
+        _notifier.Ready($"Reload failed: generation {_generation} {_lastStartFailure}; rolled back, " +
+            (old is null ? "no generation serves" : Describe(old)));
     }
 
     private async Task ReplaceCrashedAsync(ChildProcess? crashed, CancellationToken stopping)
@@ -260,7 +369,7 @@ internal sealed class MasterService : IHostedService, IDisposable
         {
             int code = await crashed.Exited.ConfigureAwait(false);
             // Serving time counts from readiness: a slow start must not pass for a long, healthy run.
-            var served = Stopwatch.GetElapsedTime(crashed.ReadyAt != 0 ? crashed.ReadyAt : crashed.StartedAt);
+            var served = _time.GetElapsedTime(crashed.ReadyAt != 0 ? crashed.ReadyAt : crashed.StartedAt);
             if (served >= _options.CrashRestartMaxDelay)
             {
                 _consecutiveCrashes = 0;
@@ -269,8 +378,8 @@ internal sealed class MasterService : IHostedService, IDisposable
             MasterLog.ChildCrashed(_logger, crashed.Generation, crashed.Pid, ChildProcess.DescribeExit(code));
             _metrics.ChildCrashed();
             _notifier.Status($"Generation {crashed.Generation} (pid {crashed.Pid}) crashed ({ChildProcess.DescribeExit(code)}); replacing it");
-            crashed.Dispose();
             SetCurrent(null);
+            crashed.Dispose();
         }
 
         _consecutiveCrashes++;
@@ -283,7 +392,8 @@ internal sealed class MasterService : IHostedService, IDisposable
 
         // A restart requested while nothing serves is satisfied by this replacement.
         _restartRequests.Reader.TryRead(out _);
-        var replacement = await StartGenerationAsync(stopping).ConfigureAwait(false);
+        var replacement = await StartGenerationAsync(_sockets!, stopping).ConfigureAwait(false);
+        stopping.ThrowIfCancellationRequested();
         SetCurrent(replacement);
         if (replacement is not null)
         {
@@ -293,37 +403,35 @@ internal sealed class MasterService : IHostedService, IDisposable
     }
 
     /// <summary>
-    /// Re-reads the configuration and returns the sockets for the next generation: the current ones,
-    /// plus any endpoint added, minus any removed. Null when binding fails; the restart is then rolled back.
+    /// Re-reads the configuration and returns the step to the next generation's sockets: the current
+    /// ones, plus any endpoint added, minus any removed. Null when binding fails; the restart is then
+    /// rolled back. A configuration that cannot be read keeps the current sockets: the new generation
+    /// reads the same configuration and fails on its own, with its own message.
     /// </summary>
-    private ListenSocketSet? PrepareSockets()
+    private SocketChange? PrepareSockets()
     {
         var current = _sockets!;
         if (current.FromSystemd)
         {
             MasterLog.EndpointsKeptUnderSocketActivation(_logger);
-            return current;
+            return SocketChange.Keep(current);
         }
 
+        IReadOnlyList<ListenEndpoint> endpoints;
         try
         {
             (_configuration as IConfigurationRoot)?.Reload();
+            endpoints = EndpointResolver.Resolve(_configuration);
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or IOException or InvalidOperationException)
+        catch (Exception e)
         {
             MasterLog.ConfigurationReloadFailed(_logger, e.Message);
-            return current;
+            return SocketChange.Keep(current);
         }
 
         try
         {
-            var next = current.Rebind(EndpointResolver.Resolve(_configuration), _logger);
-            if (next.Added.Count == 0 && next.Listeners.Count == current.Listeners.Count)
-            {
-                return current;
-            }
-
-            return next;
+            return current.Rebind(endpoints, _logger);
         }
         catch (InvalidOperationException e)
         {
@@ -335,19 +443,25 @@ internal sealed class MasterService : IHostedService, IDisposable
 
     private static string Describe(ChildProcess child) => $"Generation {child.Generation} (pid {child.Pid}) serving";
 
-    /// <summary>Starts the next generation and waits until it is ready; kills it and returns null if it is not.</summary>
-    private Task<ChildProcess?> StartGenerationAsync(CancellationToken cancellationToken) =>
-        StartGenerationAsync(_sockets!, cancellationToken);
-
+    /// <summary>
+    /// Starts the next generation and waits until it is ready. Returns null, with the child killed and
+    /// reaped, if it is not ready in time, exits first, or the master stops meanwhile; on an unexpected
+    /// exception the child is killed as well before the exception goes on.
+    /// </summary>
     private async Task<ChildProcess?> StartGenerationAsync(ListenSocketSet sockets, CancellationToken cancellationToken)
     {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+
         int generation = Interlocked.Increment(ref _generation);
         ChildProcess child;
         try
         {
-            child = ChildProcess.Start(_command, sockets, generation, _logger);
+            child = ChildProcess.Start(_command, sockets, generation, _time, _logger);
         }
-        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
         {
             MasterLog.ChildStartFailed(_logger, generation, e.Message);
             _lastStartFailure = e.Message;
@@ -359,53 +473,58 @@ internal sealed class MasterService : IHostedService, IDisposable
             _starting = child;
         }
 
-        MasterLog.ChildStarted(_logger, generation, child.Pid);
-        string? failure = null;
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        bool ready = false;
+        try
         {
-            timeout.CancelAfter(_options.StartTimeout);
-            var timedOut = Task.Delay(Timeout.Infinite, timeout.Token);
-            var winner = await Task.WhenAny(child.Ready, child.Exited, timedOut).ConfigureAwait(false);
-            if (winner == child.Ready)
+            MasterLog.ChildStarted(_logger, generation, child.Pid);
+            string? failure = await WaitUntilReadyAsync(child, cancellationToken).ConfigureAwait(false);
+            if (failure is null)
             {
+                ready = true;
+                MasterLog.ChildReady(_logger, generation, child.Pid, _time.GetElapsedTime(child.StartedAt).TotalMilliseconds);
+                return child;
+            }
 
-                MasterLog.ChildReady(_logger, generation, child.Pid, Stopwatch.GetElapsedTime(child.StartedAt).TotalMilliseconds);
-            }
-            else if (winner == child.Exited)
-            {
-                failure = $"it exited before it was ready ({ChildProcess.DescribeExit(child.Exited.Result)})";
-            }
-            else if (cancellationToken.IsCancellationRequested)
-            {
-                failure = "the master is stopping";
-            }
-            else
-            {
-                failure = $"it was not ready within GracefulRestart:StartTimeout ({_options.StartTimeout})";
-            }
-        }
-
-        if (failure is not null)
-        {
             _lastStartFailure = failure;
             MasterLog.ChildFailedToStart(_logger, generation, child.Pid, failure);
-            child.Kill();
-            await child.Exited.ConfigureAwait(false);
+            return null;
+        }
+        finally
+        {
+            if (!ready)
+            {
+                child.Kill();
+                await child.Exited.ConfigureAwait(false);
+                child.Dispose();
+            }
+
             lock (_childrenLock)
             {
                 _starting = null;
             }
+        }
+    }
 
-            child.Dispose();
+    /// <summary>Null once the child is ready; otherwise why it is not.</summary>
+    private async Task<string?> WaitUntilReadyAsync(ChildProcess child, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var timedOut = Task.Delay(_options.StartTimeout, _time, timeout.Token);
+        var winner = await Task.WhenAny(child.Ready, child.Exited, timedOut).ConfigureAwait(false);
+        timeout.Cancel();
+        if (winner == child.Ready)
+        {
             return null;
         }
 
-        lock (_childrenLock)
+        if (winner == child.Exited)
         {
-            _starting = null;
+            return $"it exited before it was ready ({ChildProcess.DescribeExit(child.Exited.Result)})";
         }
 
-        return child;
+        return cancellationToken.IsCancellationRequested
+            ? "the master is stopping"
+            : $"it was not ready within GracefulRestart:StartTimeout ({_options.StartTimeout})";
     }
 
     private void SetCurrent(ChildProcess? child)
@@ -429,17 +548,27 @@ internal sealed class MasterService : IHostedService, IDisposable
     /// <summary>Stops the old generation, then closes the listeners only it used.</summary>
     private async Task RetireAsync(ChildProcess old, IReadOnlyList<BoundListener> removed)
     {
-        await StopChildAsync(old).ConfigureAwait(false);
-        ListenSocketSet.Close(removed, _logger);
-        lock (_childrenLock)
+        try
         {
-            _retiring.Remove(old);
+            await StopChildAsync(old).ConfigureAwait(false);
+            ListenSocketSet.Close(removed, _logger);
         }
+        catch (Exception e)
+        {
+            MasterLog.StepFailed(_logger, $"retiring generation {old.Generation}", e);
+        }
+        finally
+        {
+            lock (_childrenLock)
+            {
+                _retiring.Remove(old);
+            }
 
-        old.Dispose();
+            old.Dispose();
+        }
     }
 
-    private async Task WaitForRetiringAsync()
+    private async Task WaitForRetiringAsync(CancellationToken stopping)
     {
         Task[] exits;
         lock (_childrenLock)
@@ -447,7 +576,7 @@ internal sealed class MasterService : IHostedService, IDisposable
             exits = _retiring.Select(c => (Task)c.Exited).ToArray();
         }
 
-        await Task.WhenAll(exits).ConfigureAwait(false);
+        await Task.WhenAll(exits).WaitAsync(stopping).ConfigureAwait(false);
     }
 
     /// <summary>SIGTERM, then SIGKILL once <see cref="GracefulRestartOptions.ExitTimeout"/> has passed.</summary>
@@ -474,6 +603,7 @@ internal sealed class MasterService : IHostedService, IDisposable
         _restartSignal?.Dispose();
         _sockets?.Dispose();
         _notifier.Dispose();
+        _stopping.Dispose();
     }
 }
 

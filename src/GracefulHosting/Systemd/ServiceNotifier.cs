@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GracefulHosting.Systemd;
 
@@ -14,12 +16,14 @@ internal sealed class ServiceNotifier : IDisposable
 {
     private readonly ISystemdNotifier _notifier;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     private ITimer? _watchdog;
 
-    public ServiceNotifier(ISystemdNotifier notifier, TimeProvider time)
+    public ServiceNotifier(ISystemdNotifier notifier, TimeProvider time, ILogger? logger = null)
     {
         _notifier = notifier;
         _time = time;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     public bool IsEnabled => _notifier.IsEnabled;
@@ -65,11 +69,24 @@ internal sealed class ServiceNotifier : IDisposable
     internal static long MonotonicMicroseconds() =>
         (long)(Stopwatch.GetTimestamp() * (1_000_000.0 / Stopwatch.Frequency));
 
+    /// <summary>
+    /// Sends one message. A notification is never worth a failure of the step that sends it (a restart,
+    /// a watchdog tick on a timer thread), so an error is logged and the message dropped.
+    /// </summary>
     private void Send(string message)
     {
-        if (_notifier.IsEnabled)
+        if (!_notifier.IsEnabled)
+        {
+            return;
+        }
+
+        try
         {
             _notifier.Notify(new ServiceState(message));
+        }
+        catch (Exception e)
+        {
+            SystemdLog.NotifyFailed(_logger, message.Split('\n')[0], e.Message);
         }
     }
 
