@@ -25,8 +25,8 @@ internal static partial class ChildLog
         Message = "Ignoring {Signal} in the child; send it to the master (pid {MasterPid}) to restart")]
     public static partial void RestartSignalIgnored(ILogger logger, string signal, int masterPid);
 
-    [LoggerMessage(EventId = 105, EventName = "UnclaimedListener", Level = LogLevel.Warning,
-        Message = "No Kestrel endpoint asked for inherited socket {Addresses} (fd {Fd}); it is left to other generations")]
+    [LoggerMessage(EventId = 105, EventName = "UnclaimedListener", Level = LogLevel.Error,
+        Message = "No Kestrel endpoint asked for inherited socket {Addresses} (fd {Fd}): this generation cannot serve every socket the master passed, so it stops and the restart is rolled back. The master and the child read endpoints from the same configuration and code; check what differs between them")]
     public static partial void UnclaimedListener(ILogger logger, string addresses, int fd);
 
     [LoggerMessage(EventId = 106, EventName = "ControlSendFailed", Level = LogLevel.Warning,
@@ -44,4 +44,12 @@ internal static partial class ChildLog
     [LoggerMessage(EventId = 109, EventName = "WarmupFailed", Level = LogLevel.Warning,
         Message = "Warm-up request to {Path} failed: {Reason}; serving anyway")]
     public static partial void WarmupFailed(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 110, EventName = "EndpointConfigurationChanged", Level = LogLevel.Information,
+        Message = "The configuration changed; this generation keeps its endpoints. Endpoint changes take effect with the next restart (send the restart signal to the master, pid {MasterPid})")]
+    public static partial void EndpointConfigurationChanged(ILogger logger, int masterPid);
+
+    [LoggerMessage(EventId = 111, EventName = "ReadyReportFailed", Level = LogLevel.Error,
+        Message = "Could not finish starting this generation; it stops, and the master keeps the one that serves")]
+    public static partial void ReadyReportFailed(ILogger logger, Exception exception);
 }

@@ -22,6 +22,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     private readonly ChildListeners _listeners;
     private readonly DrainState _drain;
     private readonly ChildWarmup _warmup;
+    private readonly EndpointReloadGuard _reloadGuard;
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly IServer _server;
@@ -38,6 +39,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         ChildListeners listeners,
         DrainState drain,
         ChildWarmup warmup,
+        EndpointReloadGuard reloadGuard,
         TimeProvider time,
         IHostApplicationLifetime lifetime,
         IServer server,
@@ -50,6 +52,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         _listeners = listeners;
         _drain = drain;
         _warmup = warmup;
+        _reloadGuard = reloadGuard;
         _time = time;
         _lifetime = lifetime;
         _server = server;
@@ -103,13 +106,39 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
 
     private void OnStarted()
     {
-        foreach (var unclaimed in _sockets.Unclaimed)
+        _reloadGuard.Freeze();
+        var unclaimed = _sockets.Unclaimed;
+        if (unclaimed.Count > 0)
         {
-            ChildLog.UnclaimedListener(_logger, string.Join(", ", unclaimed.Addresses), unclaimed.Fd);
+            // Clients connecting to a socket no generation serves would hang: this generation must not
+            // report ready. Its exit before READY=1 makes the master roll the restart back.
+            foreach (var listener in unclaimed)
+            {
+                ChildLog.UnclaimedListener(_logger, string.Join(", ", listener.Addresses), listener.Fd);
+            }
+
+            Hosting.FailureExitCode.Arm();
+            _lifetime.StopApplication();
+            return;
         }
 
-        _sockets.CloseUnclaimed();
-        _ = WarmUpThenReportReadyAsync();
+        _ = StartServingAsync();
+    }
+
+    private async Task StartServingAsync()
+    {
+        try
+        {
+            await WarmUpThenReportReadyAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Runs on the thread pool: nothing may escape. A child that cannot finish starting stops
+            // before it reports ready, so the master keeps the generation that serves.
+            ChildLog.ReadyReportFailed(_logger, e);
+            Hosting.FailureExitCode.Arm();
+            _lifetime.StopApplication();
+        }
     }
 
     private async Task WarmUpThenReportReadyAsync()
@@ -158,6 +187,14 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     private void OnStopping()
     {
         _drain.BeginDraining();
+
+        // Stop accepting now rather than when Kestrel's turn to stop comes; the master's other
+        // generation keeps accepting on the same sockets.
+        _listeners.UnbindAllAsync().GetAwaiter().GetResult();
+        _sockets.CloseUnclaimed();
+
+        // Only now is it true that this process takes no new connection: the master waits for this
+        // message before it closes its own sockets on stop.
         ChildLog.ChildStopAccepting(_logger, _options.ExitTimeout);
         if (_control is null)
         {
@@ -167,11 +204,6 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         {
             Send("STOPPING=1\n");
         }
-
-        // Stop accepting now rather than when Kestrel's turn to stop comes; the master's other
-        // generation keeps accepting on the same sockets.
-        _listeners.UnbindAllAsync().GetAwaiter().GetResult();
-        _sockets.CloseUnclaimed();
     }
 
     private void Send(string message)
@@ -210,7 +242,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         }
     }
 
-    private static int GetParentPid()
+    internal static int GetParentPid()
     {
         try
         {

@@ -120,7 +120,7 @@ internal sealed class GracefulRestartSetup
 
         services.AddSingleton(ChildCommand.FromCurrentProcess());
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<ServiceNotifier>()));
         services.AddMetrics();
         services.AddSingleton<Diagnostics.MasterMetrics>();
         services.AddSingleton<MasterService>();
@@ -175,6 +175,7 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton(sockets);
         services.AddSingleton<ChildListeners>();
         services.AddSingleton<DrainState>();
+        services.AddSingleton<EndpointReloadGuard>();
         services.AddSingleton(new ChildWarmup(string.IsNullOrEmpty(options.WarmupPath) ? null : options.WarmupPath, PlainHttpAddresses(configuration)));
         services.TryAddSingleton(TimeProvider.System);
         services.AddTransient<IStartupFilter, DrainStartupFilter>();
@@ -192,7 +193,7 @@ internal sealed class GracefulRestartSetup
             }
         }
 
-        services.TryAddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<ServiceNotifier>()));
         services.AddHostedService<ChildService>();
 
         // Sockets no configured endpoint claims are served as endpoints of the child's own.
