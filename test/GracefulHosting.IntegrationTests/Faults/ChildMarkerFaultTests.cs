@@ -52,17 +52,79 @@ public sealed class ChildMarkerFaultTests
         }
     }
 
-    /// <summary>Starts the app with the marker, letting it inherit <paramref name="fd"/> under the same number.</summary>
-    private static MasterProcess StartInheriting(int fd, string marker)
+    /// <remarks>
+    /// A socket that the master passed but no Kestrel endpoint takes would leave its clients hanging:
+    /// such a generation must not report ready, so that its restart is rolled back.
+    /// </remarks>
+    [Fact]
+    public async Task Child_InheritedSocketNoEndpointTakes_NeverReadyAndExitsWithCode1()
     {
-        Proc.SetCloseOnExec(fd, closeOnExec: false);
+        using var temp = new TempDirectory();
+        using var served = Listen();
+        using var unserved = Listen();
+        using var controlListener = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        controlListener.Bind(new UnixDomainSocketEndPoint(Path.Combine(temp.Path, "control.sock")));
+        controlListener.Listen();
+        using var childEnd = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        await childEnd.ConnectAsync(controlListener.LocalEndPoint!);
+        using var masterEnd = await controlListener.AcceptAsync();
+        int servedFd = Fd(served), unservedFd = Fd(unserved), controlFd = Fd(childEnd);
+        // The app's Kestrel asks for 127.0.0.1:0 (MasterProcess's endpoint); nothing asks for 127.0.0.1:1.
+        string marker = $"generation=1;control={controlFd};listen={servedFd}@127.0.0.1:0,{unservedFd}@127.0.0.1:1";
+
+        await using var child = StartInheriting([servedFd, unservedFd, controlFd], marker);
+
+        Assert.True(await child.WaitForExitAsync(TimeSpan.FromSeconds(60)), child.Output);
+        Assert.Equal(1, child.ExitCode);
+        Assert.True(child.HasLine($@"No Kestrel endpoint asked for inherited socket 127\.0\.0\.1:1 \(fd {unservedFd}\)"), child.Output);
+        var buffer = new byte[4096];
+        var received = new System.Text.StringBuilder();
+        while (masterEnd.Available > 0 || masterEnd.Poll(0, SelectMode.SelectRead))
+        {
+            int read = masterEnd.Receive(buffer);
+            if (read == 0)
+            {
+                break;
+            }
+
+            received.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
+        }
+
+        Assert.DoesNotContain("READY=1", received.ToString(), StringComparison.Ordinal);
+        Assert.False(child.HasLine(@"Ready: serving on"), child.Output);
+
+        static Socket Listen()
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            socket.Listen();
+            return socket;
+        }
+
+        static int Fd(Socket socket) => (int)socket.SafeHandle.DangerousGetHandle();
+    }
+
+    /// <summary>Starts the app with the marker, letting it inherit <paramref name="fd"/> under the same number.</summary>
+    private static MasterProcess StartInheriting(int fd, string marker) => StartInheriting([fd], marker);
+
+    /// <summary>Starts the app with the marker, letting it inherit <paramref name="fds"/> under the same numbers.</summary>
+    private static MasterProcess StartInheriting(int[] fds, string marker)
+    {
+        foreach (int fd in fds)
+        {
+            Proc.SetCloseOnExec(fd, closeOnExec: false);
+        }
+
         try
         {
             return MasterProcess.Start(environment: new Dictionary<string, string?> { ["GRACEFULHOSTING_CHILD"] = marker, ["DOTNET_DbgEnableMiniDump"] = "0" });
         }
         finally
         {
-            Proc.SetCloseOnExec(fd, closeOnExec: true);
+            foreach (int fd in fds)
+            {
+                Proc.SetCloseOnExec(fd, closeOnExec: true);
+            }
         }
     }
 
