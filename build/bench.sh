@@ -1,20 +1,54 @@
 #!/usr/bin/env bash
-# Restart benchmark: publishes the example in Release and measures, side by side in one run,
-# steady state, StartFirst and StopFirst restarts every second (with and without warm-up), a naive
-# stop-and-start baseline, plain Kestrel, HTTP/2 under h2load, time to the new pid and memory.
-# Writes docs/benchmarks.md and docs/restart-latency.svg. No arguments.
+# Restart benchmark, one command, no arguments: publishes the example as JIT, ReadyToRun,
+# ReadyToRun composite and Native AOT, builds the Go peers (cloudflare/tableflip, facebookgo/grace)
+# from Debian's packaged sources, and measures them all side by side in one run under the same load
+# and restart schedule. Writes docs/benchmarks.md and docs/restart-latency.svg.
+# BENCH_DURATION (seconds per load run, default 20) and BENCH_ONLY (comma-separated scenario names,
+# for a quick look; writes no docs) shorten development runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v h2load >/dev/null || missing+=(nghttp2-client)
-command -v python3 >/dev/null || missing+=(python3)
-if [ "${#missing[@]}" -gt 0 ]; then
+# Debian packages: load generators, the Go toolchain with the two libraries' sources, clang and
+# zlib for the Native AOT link, openssl for the HTTPS rows' certificate.
+packages=()
+command -v wrk >/dev/null || packages+=(wrk)
+command -v h2load >/dev/null || packages+=(nghttp2-client)
+command -v python3 >/dev/null || packages+=(python3)
+command -v go >/dev/null || packages+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/cloudflare/tableflip ] || packages+=(golang-github-cloudflare-tableflip-dev)
+[ -d /usr/share/gocode/src/github.com/facebookgo/grace ] || packages+=(golang-github-facebookgo-grace-dev)
+command -v clang >/dev/null || packages+=(clang)
+[ -e /usr/include/zlib.h ] || packages+=(zlib1g-dev)
+command -v openssl >/dev/null || packages+=(openssl)
+if [ "${#packages[@]}" -gt 0 ]; then
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
 fi
 
-rm -rf artifacts/bench
-dotnet publish examples/HelloGraceful -c Release -o artifacts/bench/app
+out=artifacts/bench
+rm -rf "$out"
+mkdir -p "$out"
+
+# Each variant builds in its own artifacts folder, so that no build reuses another's intermediates.
+publish() {
+  local name="$1"
+  shift
+  dotnet publish examples/HelloGraceful -c Release --artifacts-path "$out/build-$name" -o "$out/$name" "$@"
+}
+publish app
+publish r2r -r linux-x64 --self-contained false -p:PublishReadyToRun=true
+publish composite -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true
+publish aot -r linux-x64 -p:PublishAot=true
+
+# The Go peers, offline, in GOPATH mode against the packaged sources; never from a module proxy.
+mkdir -p "$out/go"
+for peer in tableflip grace; do
+  GOPATH=/usr/share/gocode GO111MODULE=off GOPROXY=off GOFLAGS= GOCACHE="$PWD/$out/go-cache" \
+    go build -o "$out/go/$peer" "./bench/$peer"
+done
+
+# A self-signed certificate for the HTTPS rows.
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$out/key.pem" -out "$out/cert.pem" 2>/dev/null
+
 python3 build/bench.py

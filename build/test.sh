@@ -8,10 +8,15 @@ configuration="${CONFIGURATION:-Release}"
 log="$(mktemp -t graceful-test.XXXXXX)"
 trap 'rm -f "$log"' EXIT
 
-# The systemd tests drive systemd-socket-activate and systemd-analyze (Debian package systemd).
-if ! command -v systemd-socket-activate >/dev/null || ! command -v systemd-analyze >/dev/null; then
+# The systemd tests drive systemd-socket-activate and systemd-analyze (Debian package systemd);
+# the Native AOT test links with clang against zlib.
+packages=()
+{ command -v systemd-socket-activate >/dev/null && command -v systemd-analyze >/dev/null; } || packages+=(systemd)
+command -v clang >/dev/null || packages+=(clang)
+[ -e /usr/include/zlib.h ] || packages+=(zlib1g-dev)
+if [ "${#packages[@]}" -gt 0 ]; then
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
 fi
 
 dotnet restore GracefulHosting.sln

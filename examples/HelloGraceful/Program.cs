@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HelloGraceful;
 using Serilog;
 
@@ -10,8 +11,11 @@ try
     // The one line: a master owns the sockets and restarts the app on SIGHUP without dropping a request.
     builder.Host.UseGracefulRestart();
 
-    builder.Services.AddSerilog((services, logger) => logger
-        .ReadFrom.Configuration(builder.Configuration)
+    // Logging comes from the "Serilog" section of appsettings.json. Published as Native AOT, where
+    // ReadFrom.Configuration's reflection cannot work, the same section is read without it.
+    builder.Services.AddSerilog((services, logger) => (RuntimeFeature.IsDynamicCodeSupported
+            ? logger.ReadFrom.Configuration(builder.Configuration)
+            : SerilogSettings.FromConfiguration(logger, builder.Configuration))
         .ReadFrom.Services(services));
     builder.Services.Configure<HelloOptions>(builder.Configuration.GetSection(HelloOptions.SectionName));
     builder.Services.AddHostedService<WarmupService>();

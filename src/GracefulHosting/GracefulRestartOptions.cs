@@ -9,6 +9,12 @@ public sealed class GracefulRestartOptions
     public const string SectionName = "GracefulRestart";
 
     /// <summary>
+    /// The reserved path of the default warm-up requests, <c>/.well-known/gracefulhosting/warmup</c>,
+    /// used while <see cref="WarmupPath"/> is not set.
+    /// </summary>
+    public const string DefaultWarmupPath = "/.well-known/gracefulhosting/warmup";
+
+    /// <summary>
     /// Turns the library on or off. When <see langword="false"/> the app runs as if
     /// <c>UseGracefulRestart()</c> were absent. Default: <see langword="true"/>.
     /// </summary>
@@ -33,11 +39,21 @@ public sealed class GracefulRestartOptions
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// A path that a new generation requests from itself, over an in-memory connection through
-    /// Kestrel and the whole middleware pipeline, before it accepts real connections and reports
-    /// ready. This compiles the request path ahead of the first client, which would otherwise wait
-    /// tens of milliseconds. Use a cheap, side-effect-free GET endpoint such as <c>/healthz</c>.
-    /// Needs a plain HTTP/1.1 endpoint. Default: <see langword="null"/> or empty (no warm-up requests).
+    /// The path a new generation requests from itself before it accepts real connections and
+    /// reports ready. Two requests go over an in-memory connection through Kestrel (and TLS, on an
+    /// HTTPS endpoint) and the app's whole middleware pipeline, so the first clients do not wait for
+    /// just-in-time compilation and first-use initialisation.
+    /// <list type="bullet">
+    /// <item><description>Not set (<see langword="null"/>, the default): the reserved path
+    /// <see cref="DefaultWarmupPath"/>, which no app endpoint answers. Routing runs and answers 404, so
+    /// the pipeline is warmed without running any endpoint of the app (unless the app maps a
+    /// catch-all fallback route).</description></item>
+    /// <item><description>A path such as <c>/healthz</c>: that route of the app, which must be a cheap
+    /// GET without side effects.</description></item>
+    /// <item><description>The empty string: no warm-up requests.</description></item>
+    /// </list>
+    /// One connection goes to the first plain-HTTP endpoint and one to the first HTTPS endpoint that
+    /// speak HTTP/1.1. Default: <see langword="null"/> (warm up with <see cref="DefaultWarmupPath"/>).
     /// </summary>
     public string? WarmupPath { get; set; }
 

@@ -27,7 +27,7 @@ public sealed class WarmupTests
 
         int newPid = await master.WaitForRestartAsync(2);
         var lines = master.Lines.ToList();
-        int warmed = lines.FindIndex(l => l.Contains("Warmed up with 2 request(s) to /slow?ms=1500 (status 200, 200)", StringComparison.Ordinal));
+        int warmed = lines.FindIndex(l => l.Contains("Warmed up with 2 request(s) to /slow?ms=1500 over http (status 200, 200)", StringComparison.Ordinal));
         int ready = lines.FindIndex(l => l.Contains($"Child generation 2 (pid {newPid}) is ready", StringComparison.Ordinal));
         Assert.True(warmed >= 0 && ready > warmed, "the child must warm up before it reports ready");
         Assert.Equal([oldPid], servedDuringWarmup);
@@ -36,7 +36,52 @@ public sealed class WarmupTests
     }
 
     [Fact]
-    public async Task WarmupPath_Unset_NoWarmupRequests()
+    public async Task WarmupPath_NotSet_WarmsUpWithReservedPathThatNoEndpointAnswers()
+    {
+        await using var master = MasterProcess.Start();
+        var address = await master.WaitForAddressAsync();
+        await master.WaitForReadyAsync(1);
+
+        var lines = master.Lines.ToList();
+        int warmed = lines.FindIndex(l => l.Contains(
+            $"Warmed up with 2 request(s) to {GracefulRestartOptions.DefaultWarmupPath} over http (status 404, 404)", StringComparison.Ordinal));
+        int ready = lines.FindIndex(l => l.Contains("Child generation 1 (pid", StringComparison.Ordinal) && l.Contains("is ready", StringComparison.Ordinal));
+        Assert.True(warmed >= 0 && ready > warmed, "the child must warm up with the reserved path before it reports ready");
+        using var client = Http.CreateClient(address);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await client.GetAsync(GracefulRestartOptions.DefaultWarmupPath)).StatusCode);
+    }
+
+    [Fact]
+    public async Task WarmupPath_HttpsOnlyEndpoint_WarmsUpOverTlsAndLogsTheHandshake()
+    {
+        using var temp = new TempDirectory();
+        string certificate = Path.Combine(temp.Path, "localhost.pfx");
+        TestCertificate.WriteSelfSigned(certificate, "secret");
+        await using var master = MasterProcess.Start(defaultEndpoint: false, arguments:
+        [
+            "--Kestrel:Endpoints:Http:Url=https://127.0.0.1:0",
+            $"--Kestrel:Endpoints:Http:Certificate:Path={certificate}",
+            "--Kestrel:Endpoints:Http:Certificate:Password=secret",
+        ]);
+        var address = await master.WaitForAddressAsync();
+        Assert.Equal("https", address.Scheme);
+        await master.WaitForReadyAsync(1);
+
+        master.Signal(Native.SIGHUP);
+        int newPid = await master.WaitForRestartAsync(2);
+        var lines = master.Lines.ToList();
+        var handshakes = lines.Where(l => System.Text.RegularExpressions.Regex.IsMatch(
+            l, @"Warm-up TLS handshake \(Tls1[23], certificate CN=localhost\) took [\d.]+ ms")).ToList();
+        var warmed = lines.Where(l => l.Contains(
+            $"Warmed up with 2 request(s) to {GracefulRestartOptions.DefaultWarmupPath} over https (status 404, 404)", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, handshakes.Count);
+        Assert.Equal(2, warmed.Count);
+        using var client = Http.CreateClient(address, acceptAnyCertificate: true);
+        Assert.Equal(newPid, await Http.WaitForPidAsync(client, p => p == newPid, TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task WarmupPath_Empty_NoWarmupRequests()
     {
         await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:WarmupPath="]);
         await master.WaitForAddressAsync();

@@ -34,16 +34,20 @@ internal static partial class ChildLog
     public static partial void ControlSendFailed(ILogger logger, string message, string reason);
 
     [LoggerMessage(EventId = 107, EventName = "WarmedUp", Level = LogLevel.Information,
-        Message = "Warmed up with {Count} request(s) to {Path} (status {Statuses}) in {ElapsedMs:0} ms")]
-    public static partial void WarmedUp(ILogger logger, int count, string path, string statuses, double elapsedMs);
+        Message = "Warmed up with {Count} request(s) to {Path} over {Scheme} (status {Statuses}) in {ElapsedMs:0} ms")]
+    public static partial void WarmedUp(ILogger logger, int count, string path, string scheme, string statuses, double elapsedMs);
 
     [LoggerMessage(EventId = 108, EventName = "WarmupSkipped", Level = LogLevel.Warning,
-        Message = "GracefulRestart:WarmupPath is {Path}, but no endpoint speaks plain HTTP/1.1; no warm-up requests are sent")]
+        Message = "Warm-up requests to {Path} are not sent: no endpoint speaks HTTP/1.1 over http or https")]
     public static partial void WarmupSkipped(ILogger logger, string path);
 
     [LoggerMessage(EventId = 109, EventName = "WarmupFailed", Level = LogLevel.Warning,
-        Message = "Warm-up request to {Path} failed: {Reason}; serving anyway")]
-    public static partial void WarmupFailed(ILogger logger, string path, string reason);
+        Message = "Warm-up request to {Path} over {Scheme} failed: {Reason}; serving anyway")]
+    public static partial void WarmupFailed(ILogger logger, string path, string scheme, string reason);
+
+    [LoggerMessage(EventId = 120, EventName = "WarmupTlsHandshake", Level = LogLevel.Information,
+        Message = "Warm-up TLS handshake ({Protocol}, certificate {Subject}) took {ElapsedMs:0.0} ms")]
+    public static partial void WarmupTlsHandshake(ILogger logger, string protocol, string subject, double elapsedMs);
 
     [LoggerMessage(EventId = 110, EventName = "EndpointConfigurationChanged", Level = LogLevel.Information,
         Message = "The configuration changed; this generation keeps its endpoints. Endpoint changes take effect with the next restart (send the restart signal to the master, pid {MasterPid})")]

@@ -145,23 +145,32 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     {
         if (_warmup.Path is { } path)
         {
-            var listener = _listeners.FirstPlainHttp;
-            if (listener is null)
+            // Kestrel has bound every endpoint by now and reports each with its scheme.
+            var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            var targets = ChildWarmup.ChooseTargets(_listeners.Snapshot(), addresses, _sockets.Marker.Listeners);
+            if (targets.Count == 0)
             {
                 ChildLog.WarmupSkipped(_logger, path);
             }
-            else
+
+            foreach (var (listener, scheme) in targets)
             {
                 long began = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
-                    var statuses = await _warmup.RunAsync(listener).ConfigureAwait(false);
-                    ChildLog.WarmedUp(_logger, statuses.Count, path, string.Join(", ", statuses),
+                    var result = await _warmup.RunAsync(listener, tls: scheme == "https").ConfigureAwait(false);
+                    if (result.Handshake is { } handshake)
+                    {
+                        ChildLog.WarmupTlsHandshake(_logger, handshake.Protocol, handshake.CertificateSubject, handshake.ElapsedMs);
+                    }
+
+                    ChildLog.WarmedUp(_logger, result.Statuses.Count, path, scheme, string.Join(", ", result.Statuses),
                         System.Diagnostics.Stopwatch.GetElapsedTime(began).TotalMilliseconds);
                 }
-                catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+                catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException
+                    or System.Security.Authentication.AuthenticationException)
                 {
-                    ChildLog.WarmupFailed(_logger, path, e.Message);
+                    ChildLog.WarmupFailed(_logger, path, scheme, e.Message);
                 }
             }
         }

@@ -1,17 +1,20 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
+using System.Runtime.Versioning;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace GracefulHosting.Child;
 
 /// <summary>
 /// Warms a new generation up before it takes real connections: a few requests to
-/// <see cref="GracefulRestartOptions.WarmupPath"/> go through Kestrel and the app's whole pipeline
-/// over an in-memory connection, so the first clients do not pay for just-in-time compilation.
-/// Until it finishes, the inherited listeners accept nothing and the child does not report ready;
-/// the old generation keeps serving meanwhile.
+/// <see cref="GracefulRestartOptions.WarmupPath"/> go through Kestrel, TLS on an HTTPS endpoint, and the
+/// app's whole pipeline over an in-memory connection, so the first clients do not pay for just-in-time
+/// compilation and first-use initialisation. Until it finishes, the inherited listeners accept nothing
+/// and the child does not report ready; the old generation keeps serving meanwhile.
 /// </summary>
 internal sealed class ChildWarmup
 {
@@ -19,11 +22,19 @@ internal sealed class ChildWarmup
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public ChildWarmup(string? path, IReadOnlySet<IPEndPoint> plainHttpAddresses)
+    /// <param name="configuredPath">
+    /// <see cref="GracefulRestartOptions.WarmupPath"/>: <see langword="null"/> warms up with the reserved
+    /// <see cref="GracefulRestartOptions.DefaultWarmupPath"/>, the empty string turns warm-up off.
+    /// </param>
+    public ChildWarmup(string? configuredPath)
     {
-        Path = path;
-        PlainHttpAddresses = plainHttpAddresses;
-        if (path is null)
+        Path = configuredPath switch
+        {
+            null => GracefulRestartOptions.DefaultWarmupPath,
+            "" => null,
+            _ => configuredPath,
+        };
+        if (Path is null)
         {
             _done.SetResult();
         }
@@ -32,17 +43,72 @@ internal sealed class ChildWarmup
     /// <summary>The path to request, or null when warm-up is off.</summary>
     public string? Path { get; }
 
-    /// <summary>Addresses of endpoints that speak plain HTTP/1.1, over which a warm-up request can go.</summary>
-    public IReadOnlySet<IPEndPoint> PlainHttpAddresses { get; }
-
     /// <summary>Completes when the listeners may accept real connections.</summary>
     public Task Done => _done.Task;
 
     public void Finish() => _done.TrySetResult();
 
-    /// <summary>Sends the warm-up requests through <paramref name="listener"/>; returns the status codes seen.</summary>
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    public async Task<IReadOnlyList<int>> RunAsync(InheritedConnectionListener listener)
+    /// <summary>
+    /// The listeners to warm up: the first one Kestrel serves as http and the first it serves as
+    /// https. Kestrel's own address list (<paramref name="serverAddresses"/>, as it reports it once
+    /// started) gives each endpoint's scheme; a socket that systemd passed and the child serves as its
+    /// own endpoint carries its scheme in <paramref name="inherited"/>.
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    public static IReadOnlyList<(InheritedConnectionListener Listener, string Scheme)> ChooseTargets(
+        IReadOnlyList<InheritedConnectionListener> listeners, IEnumerable<string> serverAddresses, IReadOnlyList<InheritedListener> inherited)
+    {
+        var addresses = serverAddresses.ToList();
+        var targets = new List<(InheritedConnectionListener, string)>();
+        foreach (var listener in listeners)
+        {
+            string? scheme = SchemeOf(listener.EndPoint, addresses)
+                ?? inherited.FirstOrDefault(l => l.Fd == listener.Fd)?.ExtraScheme;
+            if (scheme is "http" or "https" && !targets.Exists(t => t.Item2 == scheme))
+            {
+                targets.Add((listener, scheme));
+            }
+        }
+
+        return targets;
+    }
+
+    /// <summary>
+    /// The scheme of the server address that names <paramref name="endPoint"/>: the same IP address and
+    /// port, or the same port under a host name (<c>localhost</c>, <c>*</c>) that stands for several.
+    /// </summary>
+    internal static string? SchemeOf(EndPoint endPoint, IEnumerable<string> serverAddresses)
+    {
+        if (endPoint is not IPEndPoint local)
+        {
+            return null;
+        }
+
+        foreach (string address in serverAddresses)
+        {
+            if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Port != local.Port)
+            {
+                continue;
+            }
+
+            bool sameHost = !IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip)
+                || ip.Equals(local.Address)
+                || (local.Address.IsIPv4MappedToIPv6 && ip.Equals(local.Address.MapToIPv4()));
+            if (sameHost)
+            {
+                return uri.Scheme.ToLowerInvariant();
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Sends the warm-up requests through <paramref name="listener"/>, over TLS when
+    /// <paramref name="tls"/> is set, and returns the status codes seen and the TLS handshake.
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    public async Task<WarmupResult> RunAsync(InheritedConnectionListener listener, bool tls)
     {
         var toKestrel = new Pipe();
         var fromKestrel = new Pipe();
@@ -52,6 +118,69 @@ internal sealed class ChildWarmup
             listener.EndPoint,
             new IPEndPoint(IPAddress.Loopback, 0));
 
+        using var timeout = new CancellationTokenSource(Timeout);
+        listener.Inject(connection);
+        Stream stream = new PipeStream(fromKestrel.Reader, toKestrel.Writer);
+        TlsHandshake? handshake = null;
+        try
+        {
+            if (tls)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = ssl;
+                handshake = await HandshakeAsync(ssl, timeout.Token).ConfigureAwait(false);
+            }
+
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(BuildRequests()), timeout.Token).ConfigureAwait(false);
+            await stream.FlushAsync(timeout.Token).ConfigureAwait(false);
+
+            var response = new StringBuilder();
+            var buffer = new byte[4096];
+            while (!HasAllResponseHeads(response.ToString()))
+            {
+                int read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                response.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+
+            return new WarmupResult(ParseStatuses(response.ToString()), handshake);
+        }
+        finally
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A TLS handshake with this process's own Kestrel over the in-memory connection. The connection
+    /// never leaves the process, so whatever certificate Kestrel presents is this app's own: it is
+    /// accepted for this connection only, and nothing else trusts it.
+    /// </summary>
+    private static async Task<TlsHandshake> HandshakeAsync(SslStream ssl, CancellationToken cancellationToken)
+    {
+        long began = Stopwatch.GetTimestamp();
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            ApplicationProtocols = [SslApplicationProtocol.Http11],
+            RemoteCertificateValidationCallback = static (_, certificate, _, _) => certificate is not null,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        }, cancellationToken).ConfigureAwait(false);
+        if (ssl.NegotiatedApplicationProtocol != SslApplicationProtocol.Http11 && ssl.NegotiatedApplicationProtocol != default)
+        {
+            throw new AuthenticationException($"the endpoint chose {ssl.NegotiatedApplicationProtocol} instead of HTTP/1.1");
+        }
+
+        string subject = ssl.RemoteCertificate?.Subject ?? "";
+        return new TlsHandshake(Stopwatch.GetElapsedTime(began).TotalMilliseconds, ssl.SslProtocol.ToString(), subject);
+    }
+
+    private string BuildRequests()
+    {
         var request = new StringBuilder();
         for (int i = 1; i <= RequestCount; i++)
         {
@@ -59,38 +188,14 @@ internal sealed class ChildWarmup
             request.Append(i == RequestCount ? "Connection: close\r\n\r\n" : "\r\n");
         }
 
-        listener.Inject(connection);
-        await toKestrel.Writer.WriteAsync(Encoding.ASCII.GetBytes(request.ToString())).ConfigureAwait(false);
-
-        using var timeout = new CancellationTokenSource(Timeout);
-        var response = new StringBuilder();
-        try
-        {
-            while (true)
-            {
-                var result = await fromKestrel.Reader.ReadAsync(timeout.Token).ConfigureAwait(false);
-                response.Append(Encoding.ASCII.GetString(result.Buffer.ToArray()));
-                fromKestrel.Reader.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted || HasAllResponseHeads(response.ToString()))
-                {
-                    break;
-                }
-            }
-        }
-        finally
-        {
-            await toKestrel.Writer.CompleteAsync().ConfigureAwait(false);
-            await fromKestrel.Reader.CompleteAsync().ConfigureAwait(false);
-        }
-
-        return ParseStatuses(response.ToString());
+        return request.ToString();
     }
 
     /// <summary>True once the head of the last response has arrived; the body does not matter here.</summary>
     private static bool HasAllResponseHeads(string response)
     {
         int last = response.LastIndexOf("HTTP/1.1 ", StringComparison.Ordinal);
-        return ParseStatuses(response).Count >= RequestCount && response.IndexOf("\r\n\r\n", last, StringComparison.Ordinal) >= 0;
+        return last >= 0 && ParseStatuses(response).Count >= RequestCount && response.IndexOf("\r\n\r\n", last, StringComparison.Ordinal) >= 0;
     }
 
     internal static IReadOnlyList<int> ParseStatuses(string response)
@@ -117,3 +222,9 @@ internal sealed class ChildWarmup
         public PipeWriter Output { get; } = output;
     }
 }
+
+/// <summary>What one warm-up connection saw: the response statuses and, over HTTPS, the TLS handshake.</summary>
+internal sealed record WarmupResult(IReadOnlyList<int> Statuses, TlsHandshake? Handshake);
+
+/// <summary>One TLS handshake of a warm-up connection.</summary>
+internal sealed record TlsHandshake(double ElapsedMs, string Protocol, string CertificateSubject);

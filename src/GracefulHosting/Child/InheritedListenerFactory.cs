@@ -36,8 +36,7 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
         if (endpoint is FileHandleEndPoint handle && _sockets.TryTakeExtra((int)handle.FileHandle))
         {
             var extra = await _inner.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
-            bool plainHttp = _sockets.Marker.Listeners.Any(l => l.Fd == (int)handle.FileHandle && l.ExtraScheme == "http");
-            var extraListener = new InheritedConnectionListener(extra, (int)handle.FileHandle, _sockets, _drain, _warmup, plainHttp);
+            var extraListener = new InheritedConnectionListener(extra, (int)handle.FileHandle, _sockets, _drain, _warmup);
             _listeners.Add(extraListener);
             return extraListener;
         }
@@ -56,7 +55,7 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
         }
 
         var inner = await _inner.BindAsync(new FileHandleEndPoint((ulong)fd, FileHandleType.Tcp), cancellationToken).ConfigureAwait(false);
-        var listener = new InheritedConnectionListener(inner, fd, _sockets, _drain, _warmup, _warmup.PlainHttpAddresses.Contains(address));
+        var listener = new InheritedConnectionListener(inner, fd, _sockets, _drain, _warmup);
         _listeners.Add(listener);
         return listener;
     }
@@ -77,20 +76,16 @@ internal sealed class InheritedConnectionListener : IConnectionListener
         System.Threading.Channels.Channel.CreateUnbounded<ConnectionContext>();
     private readonly TaskCompletionSource _unbound = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public InheritedConnectionListener(IConnectionListener inner, int fd, InheritedSockets sockets, DrainState drain, ChildWarmup warmup, bool plainHttp)
+    public InheritedConnectionListener(IConnectionListener inner, int fd, InheritedSockets sockets, DrainState drain, ChildWarmup warmup)
     {
         _inner = inner;
         Fd = fd;
         _sockets = sockets;
         _drain = drain;
         _warmup = warmup;
-        IsPlainHttp = plainHttp;
     }
 
     public int Fd { get; }
-
-    /// <summary>True when the endpoint speaks plain HTTP/1.1, so a warm-up request can use it.</summary>
-    public bool IsPlainHttp { get; }
 
     /// <summary>Queues an in-memory connection for Kestrel to accept next.</summary>
     public void Inject(ConnectionContext connection) => _injected.Writer.TryWrite(connection);
@@ -148,15 +143,12 @@ internal sealed class ChildListeners
         }
     }
 
-    /// <summary>The first listener over which a warm-up request can go, if any.</summary>
-    public InheritedConnectionListener? FirstPlainHttp
+    /// <summary>The listeners bound so far, in the order Kestrel bound them.</summary>
+    public IReadOnlyList<InheritedConnectionListener> Snapshot()
     {
-        get
+        lock (_lock)
         {
-            lock (_lock)
-            {
-                return _listeners.FirstOrDefault(l => l.IsPlainHttp);
-            }
+            return [.. _listeners];
         }
     }
 

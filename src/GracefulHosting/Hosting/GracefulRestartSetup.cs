@@ -176,7 +176,7 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton<ChildListeners>();
         services.AddSingleton<DrainState>();
         services.AddSingleton<EndpointReloadGuard>();
-        services.AddSingleton(new ChildWarmup(string.IsNullOrEmpty(options.WarmupPath) ? null : options.WarmupPath, PlainHttpAddresses(configuration)));
+        services.AddSingleton(new ChildWarmup(options.WarmupPath));
         services.TryAddSingleton(TimeProvider.System);
         services.AddTransient<IStartupFilter, DrainStartupFilter>();
         for (int i = 0; i < services.Count; i++)
@@ -219,26 +219,6 @@ internal sealed class GracefulRestartSetup
         var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, options.ExitTimeout.Ticks / 5));
         services.PostConfigure<HostOptions>(host => host.ShutdownTimeout = options.ExitTimeout - margin);
         return sockets.Marker.Generation;
-    }
-
-    /// <summary>Addresses of configured endpoints that speak plain HTTP/1.1 (http:// and HTTP/1 allowed).</summary>
-    private static HashSet<System.Net.IPEndPoint> PlainHttpAddresses(IConfiguration configuration)
-    {
-        var result = new HashSet<System.Net.IPEndPoint>();
-        string? defaults = configuration["Kestrel:EndpointDefaults:Protocols"];
-        foreach (var endpoint in Endpoints.EndpointResolver.Resolve(configuration))
-        {
-            string? protocols = endpoint.Source.StartsWith("Kestrel:Endpoints:", StringComparison.Ordinal)
-                ? configuration[$"Kestrel:Endpoints:{endpoint.Name}:Protocols"] ?? defaults
-                : defaults;
-            bool http1 = protocols is null || protocols.Contains("Http1", StringComparison.OrdinalIgnoreCase);
-            if (http1 && endpoint.Url.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
-            {
-                result.UnionWith(endpoint.Targets.Select(t => t.EndPoint));
-            }
-        }
-
-        return result;
     }
 
     private static IConnectionListenerFactory CreateInner(IServiceProvider provider, ServiceDescriptor descriptor) =>

@@ -26,6 +26,19 @@ internal static partial class Native
         }
     }
 
+    /// <summary>The file the process runs (the target of /proc/pid/exe), or null if the process is gone.</summary>
+    public static string? ExecutablePath(int pid)
+    {
+        try
+        {
+            return File.ResolveLinkTarget($"/proc/{pid}/exe", returnFinalTarget: false)?.FullName;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>True while the process exists and is not a zombie.</summary>
     public static bool IsAlive(int pid)
     {

@@ -20,21 +20,59 @@ public class ChildWarmupTests
     }
 
     [Fact]
-    public void Done_NoPath_CompletedAtOnce()
+    public void Path_NotSet_IsTheReservedPath()
     {
-        var warmup = new ChildWarmup(null, new HashSet<IPEndPoint>());
+        var warmup = new ChildWarmup(null);
 
+        Assert.Equal(GracefulRestartOptions.DefaultWarmupPath, warmup.Path);
+        Assert.False(warmup.Done.IsCompleted);
+    }
+
+    [Fact]
+    public void Path_Set_IsThatPath()
+    {
+        Assert.Equal("/healthz", new ChildWarmup("/healthz").Path);
+    }
+
+    [Fact]
+    public void Done_EmptyPath_OffAndCompletedAtOnce()
+    {
+        var warmup = new ChildWarmup("");
+
+        Assert.Null(warmup.Path);
         Assert.True(warmup.Done.IsCompleted);
     }
 
     [Fact]
     public void Done_WithPath_CompletesOnlyWhenFinished()
     {
-        var warmup = new ChildWarmup("/", new HashSet<IPEndPoint>());
+        var warmup = new ChildWarmup("/");
         Assert.False(warmup.Done.IsCompleted);
 
         warmup.Finish();
 
         Assert.True(warmup.Done.IsCompleted);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", 5000, "http://127.0.0.1:5000", "http")]
+    [InlineData("127.0.0.1", 5001, "http://127.0.0.1:5000;https://127.0.0.1:5001", "https")]
+    [InlineData("::1", 5001, "https://[::1]:5001", "https")]
+    [InlineData("::1", 5000, "http://localhost:5000", "http")]
+    [InlineData("::", 80, "http://[::]:80", "http")]
+    [InlineData("127.0.0.1", 5000, "http://127.0.0.2:5000", null)]
+    [InlineData("127.0.0.1", 5000, "http://127.0.0.1:5001", null)]
+    [InlineData("127.0.0.1", 5000, "not an address", null)]
+    public void SchemeOf_ServerAddresses_MatchesAddressAndPort(string ip, int port, string addresses, string? expected)
+    {
+        var scheme = ChildWarmup.SchemeOf(new IPEndPoint(IPAddress.Parse(ip), port), addresses.Split(';'));
+
+        Assert.Equal(expected, scheme);
+    }
+
+    [Fact]
+    public void SchemeOf_NotAnIpEndPoint_Null()
+    {
+        Assert.Null(ChildWarmup.SchemeOf(new Microsoft.AspNetCore.Connections.FileHandleEndPoint(3, Microsoft.AspNetCore.Connections.FileHandleType.Tcp), ["http://127.0.0.1:80"]));
     }
 }
