@@ -8,10 +8,13 @@ configuration="${CONFIGURATION:-Release}"
 log="$(mktemp -t graceful-test.XXXXXX)"
 trap 'rm -f "$log"' EXIT
 
-# The systemd tests drive systemd-socket-activate and systemd-analyze (Debian package systemd).
-if ! command -v systemd-socket-activate >/dev/null || ! command -v systemd-analyze >/dev/null; then
+# The systemd tests drive systemd-socket-activate, systemd-analyze and a private user manager
+# (/lib/systemd/systemd --user, started in a mount namespace of its own by unshare): Debian
+# packages systemd and util-linux.
+if ! command -v systemd-socket-activate >/dev/null || ! command -v systemd-analyze >/dev/null \
+  || [ ! -x /lib/systemd/systemd ] || ! command -v unshare >/dev/null; then
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd util-linux
 fi
 
 dotnet restore GracefulHosting.sln
