@@ -6,10 +6,10 @@
 #
 #   export XDG_RUNTIME_DIR=/run/units-test/runtime XDG_CONFIG_HOME=/run/units-test/config
 #   mkdir -p -m 700 "$XDG_RUNTIME_DIR"; mkdir -p "$XDG_CONFIG_HOME/systemd/user"
-#   sh systemd-user-manager.sh &             # units go in $XDG_CONFIG_HOME/systemd/user
+#   sh systemd-user-manager.sh units-test &  # units go in $XDG_CONFIG_HOME/systemd/user
 #   systemctl --user daemon-reload; systemctl --user start my.socket; ...
 #   systemctl --user exit                    # stops every unit, then the manager
-#   rmdir /sys/fs/cgroup/systemd/units-test-* /sys/fs/cgroup/unified/units-test-*   # (hybrid hosts)
+#   find /sys/fs/cgroup -depth -type d -path '*/units-test*' -delete   # its cgroups, now empty
 #
 # Keep XDG_RUNTIME_DIR out of /tmp: a unit with PrivateTmp=yes would not see the manager's notify
 # socket there. The optional argument names the manager's cgroup (default units-test-<pid>).
