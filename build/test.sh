@@ -8,10 +8,12 @@ configuration="${CONFIGURATION:-Release}"
 log="$(mktemp -t graceful-test.XXXXXX)"
 trap 'rm -f "$log"' EXIT
 
-# The systemd tests drive systemd-socket-activate and systemd-analyze (Debian package systemd);
-# the Native AOT test links with clang against zlib.
+# The systemd tests drive systemd-socket-activate, systemd-analyze and a private user manager
+# (/lib/systemd/systemd --user, started in a mount namespace of its own by unshare): Debian
+# packages systemd and util-linux. The Native AOT test links with clang against zlib.
 packages=()
-{ command -v systemd-socket-activate >/dev/null && command -v systemd-analyze >/dev/null; } || packages+=(systemd)
+{ command -v systemd-socket-activate >/dev/null && command -v systemd-analyze >/dev/null && [ -x /lib/systemd/systemd ]; } || packages+=(systemd)
+command -v unshare >/dev/null || packages+=(util-linux)
 command -v clang >/dev/null || packages+=(clang)
 [ -e /usr/include/zlib.h ] || packages+=(zlib1g-dev)
 if [ "${#packages[@]}" -gt 0 ]; then

@@ -14,14 +14,19 @@ internal static class ExampleApp
     public static TempDirectory CopyToTemp()
     {
         var temp = new TempDirectory();
+        CopyTo(temp.Path);
+        return temp;
+    }
+
+    /// <summary>Copies the example's output into <paramref name="directory"/> (created if missing).</summary>
+    public static void CopyTo(string directory)
+    {
         foreach (string file in Directory.EnumerateFiles(OutputDirectory, "*", SearchOption.AllDirectories))
         {
-            string target = Path.Combine(temp.Path, Path.GetRelativePath(OutputDirectory, file));
+            string target = Path.Combine(directory, Path.GetRelativePath(OutputDirectory, file));
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
         }
-
-        return temp;
     }
 
     /// <summary>Reads, changes and writes back the appsettings.json of a copy of the app.</summary>
