@@ -44,4 +44,9 @@ internal static partial class ChildLog
     [LoggerMessage(EventId = 109, EventName = "WarmupFailed", Level = LogLevel.Warning,
         Message = "Warm-up request to {Path} failed: {Reason}; serving anyway")]
     public static partial void WarmupFailed(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 110, EventName = "LongLivedClosed", Level = LogLevel.Information,
+        Message = "Long-lived connections: {WebSockets} WebSocket(s) sent close 1001, {AlreadyClosing} WebSocket(s) already closing, " +
+            "{EventStreams} event stream(s) and {Marked} marked response(s) ended; {Aborted} aborted after GracefulRestart:LongLivedGracePeriod ({GracePeriod}); done in {ElapsedMs:0} ms")]
+    public static partial void LongLivedClosed(ILogger logger, int webSockets, int alreadyClosing, int eventStreams, int marked, int aborted, TimeSpan gracePeriod, double elapsedMs);
 }

@@ -174,6 +174,8 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton(sockets);
         services.AddSingleton<ChildListeners>();
         services.AddSingleton<DrainState>();
+        services.AddSingleton<LongLivedConnections>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, LongLivedEndpointPolicy>());
         services.AddSingleton(new ChildWarmup(string.IsNullOrEmpty(options.WarmupPath) ? null : options.WarmupPath, PlainHttpAddresses(configuration)));
         services.TryAddSingleton(TimeProvider.System);
         services.AddTransient<IStartupFilter, DrainStartupFilter>();
