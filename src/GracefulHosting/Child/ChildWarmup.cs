@@ -47,7 +47,7 @@ internal sealed class ChildWarmup
     {
         var toKestrel = new Pipe();
         var fromKestrel = new Pipe();
-        var connection = new DefaultConnectionContext(
+        var connection = new WarmupConnection(
             "warmup-" + Guid.NewGuid().ToString("N")[..8],
             new DuplexPipe(toKestrel.Reader, fromKestrel.Writer),
             new DuplexPipe(fromKestrel.Reader, toKestrel.Writer))
@@ -112,6 +112,17 @@ internal sealed class ChildWarmup
         }
 
         return statuses;
+    }
+
+    /// <summary>
+    /// An in-memory connection whose disposal leaves its close token's source alone: Kestrel aborts a
+    /// connection and then disposes it, and <see cref="DefaultConnectionContext"/> cancels that source
+    /// on a thread-pool thread, which throws (and ends the process) once disposal came first.
+    /// </summary>
+    private sealed class WarmupConnection(string id, IDuplexPipe transport, IDuplexPipe application)
+        : DefaultConnectionContext(id, transport, application)
+    {
+        public override ValueTask DisposeAsync() => default;
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
