@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Restart benchmark: publishes the example in Release and measures, side by side in one run,
 # steady state, StartFirst and StopFirst restarts every second (with and without warm-up), a naive
-# stop-and-start baseline, plain Kestrel, HTTP/2 under h2load, time to the new pid and memory.
-# Writes docs/benchmarks.md and docs/restart-latency.svg. No arguments.
+# stop-and-start baseline, plain Kestrel, HTTP/2 under h2load, time to the new pid, memory, and 100
+# WebSocket clients across a restart every 5 s under wrk load.
+# Writes docs/benchmarks.md and docs/restart-latency.svg. No arguments. BENCH_ONLY=ws (or a comma
+# list of row names) runs only those rows; with ws it rewrites only the long-lived section.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

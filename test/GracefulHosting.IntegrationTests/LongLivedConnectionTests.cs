@@ -49,6 +49,7 @@ public sealed class LongLivedConnectionTests
         await master.WaitForLineAsync($@"Child generation 1 \(pid {oldPid}\) exited: exit code 0", ExitTimeout);
         Assert.True(sinceSighup.Elapsed < ExitTimeout / 2, $"the old generation took {sinceSighup.Elapsed} to exit");
         AssertInOrder(master, "Restart complete: generation 2", "Long-lived connections: 1 WebSocket(s) sent close 1001");
+        Assert.False(master.HasLine("unhandled exception"), master.Output);
     }
 
     [Fact]
