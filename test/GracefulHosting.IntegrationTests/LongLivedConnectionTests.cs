@@ -12,14 +12,16 @@ public sealed class LongLivedConnectionTests
 {
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(30);
 
-    [Fact]
-    public async Task WebSocket_GenerationDrains_GetsClose1001AndReconnectsToNewGeneration()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WebSocket_GenerationDrains_GetsClose1001AndReconnectsToNewGeneration(bool http2)
     {
-        await using var master = MasterProcess.Start();
+        await using var master = MasterProcess.Start(arguments: http2 ? ["--Kestrel:Endpoints:Http:Protocols=Http2"] : []);
         var address = await master.WaitForAddressAsync();
         int oldPid = await master.WaitForReadyAsync(1);
         using var timeout = new CancellationTokenSource(LongLivedClients.Timeout);
-        var (socket, greetedBy) = await LongLivedClients.ConnectWebSocketAsync(address);
+        var (socket, greetedBy) = await LongLivedClients.ConnectWebSocketAsync(address, http2: http2);
         using var _ = socket;
         Assert.Equal(oldPid, greetedBy);
         await LongLivedClients.SendTextAsync(socket, "hello", timeout.Token);
@@ -36,7 +38,7 @@ public sealed class LongLivedConnectionTests
         await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
 
         // Reconnecting right away lands on the new generation, which was accepting before the close.
-        var (again, reconnectedTo) = await LongLivedClients.ConnectWebSocketAsync(address);
+        var (again, reconnectedTo) = await LongLivedClients.ConnectWebSocketAsync(address, http2: http2);
         using (again)
         {
             Assert.Equal(newPid, reconnectedTo);

@@ -10,15 +10,32 @@ internal static class LongLivedClients
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
-    /// <summary>Opens a WebSocket to /ws and reads the pid the server greets it with.</summary>
-    public static async Task<(ClientWebSocket Socket, int Pid)> ConnectWebSocketAsync(Uri address, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Opens a WebSocket to /ws and reads the pid the server greets it with. With <paramref name="http2"/>,
+    /// over HTTP/2 (extended CONNECT, prior knowledge), for a server that speaks only HTTP/2.
+    /// </summary>
+    public static async Task<(ClientWebSocket Socket, int Pid)> ConnectWebSocketAsync(Uri address, CancellationToken cancellationToken = default, bool http2 = false)
     {
         var socket = new ClientWebSocket();
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(Timeout);
-            await socket.ConnectAsync(new Uri($"ws://{address.Authority}/ws"), timeout.Token);
+            var uri = new Uri($"ws://{address.Authority}/ws");
+            if (http2)
+            {
+                socket.Options.HttpVersion = System.Net.HttpVersion.Version20;
+                socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                // A handler of its own, so that the WebSocket gets a new connection (to whichever generation
+                // accepts it); disposing the handler closes its connections once their streams have ended.
+                using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
+                await socket.ConnectAsync(uri, invoker, timeout.Token);
+            }
+            else
+            {
+                await socket.ConnectAsync(uri, timeout.Token);
+            }
+
             string greeting = await ReceiveTextAsync(socket, timeout.Token)
                 ?? throw new InvalidOperationException($"/ws closed before its greeting: {socket.CloseStatus} {socket.CloseStatusDescription}");
             return (socket, Http.ParsePid(greeting));
