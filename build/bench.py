@@ -9,6 +9,8 @@ docs/benchmarks.md and docs/restart-latency.svg.
 """
 
 import ctypes
+import asyncio
+import base64
 import http.client
 import os
 import re
@@ -234,16 +236,17 @@ def descendants(pid):
 class Restarter(threading.Thread):
     """Restarts once a second: SIGHUP to the master, or a naive stop-then-start of a plain app."""
 
-    def __init__(self, app, naive=False):
+    def __init__(self, app, naive=False, every=RESTART_EVERY):
         super().__init__(daemon=True)
         self.app = app
         self.naive = naive
+        self.every = every
         self.stop_event = threading.Event()
         self.count = 0
         self.marks = []
 
     def run(self):
-        while not self.stop_event.wait(RESTART_EVERY):
+        while not self.stop_event.wait(self.every):
             self.marks.append(time.monotonic())
             if self.naive:
                 self.app.stop()
@@ -316,8 +319,8 @@ def parse_ms(value, unit):
     return float(value) * scale
 
 
-def run_wrk(url, result):
-    output = subprocess.run(["wrk", "-t2", "-c32", f"-d{DURATION}s", "--latency", url],
+def run_wrk(url, result, duration=None):
+    output = subprocess.run(["wrk", "-t2", "-c32", f"-d{duration or DURATION}s", "--latency", url],
                             capture_output=True, text=True, check=True).stdout
     with open(os.path.join(LOGS, f"{result.name}.wrk.txt"), "w") as out:
         out.write(output)
@@ -525,6 +528,272 @@ def tls_handshake_ms(rounds=200):
         return elapsed, [float(ms) for _, ms in warmup], (warmup[0][0] if warmup else "?")
     finally:
         app.kill_tree()
+WS_CLIENTS = 100
+WS_DURATION = 30
+WS_RESTART_EVERY = 5.0
+
+
+async def ws_read_frame(reader):
+    """One frame from the server (never masked): (opcode, payload)."""
+    head = await reader.readexactly(2)
+    length = head[1] & 0x7F
+    if length == 126:
+        length = int.from_bytes(await reader.readexactly(2), "big")
+    elif length == 127:
+        length = int.from_bytes(await reader.readexactly(8), "big")
+    return head[0] & 0x0F, await reader.readexactly(length)
+
+
+def ws_close_frame(code=1000):
+    """A masked close frame, as a client must send."""
+    mask = os.urandom(4)
+    payload = code.to_bytes(2, "big")
+    return bytes([0x88, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+@dataclass
+class WsStats:
+    connects: int = 0
+    going_away: int = 0                          # close frames with 1001
+    other_closes: dict = field(default_factory=dict)  # close code (1006: no close frame) -> count
+    refused_handshakes: int = 0
+
+
+async def ws_client(port, stats, stop):
+    """Connects to /ws, waits for the server to close it, answers the close and reconnects at once."""
+    while not stop.is_set():
+        writer = None
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            key = base64.b64encode(os.urandom(16)).decode()
+            writer.write((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 101"):
+                stats.refused_handshakes += 1
+                continue
+            stats.connects += 1
+            while True:
+                read = asyncio.ensure_future(ws_read_frame(reader))
+                stopping = asyncio.ensure_future(stop.wait())
+                done, _ = await asyncio.wait({read, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if read not in done:
+                    read.cancel()
+                    writer.write(ws_close_frame())  # the benchmark ends: the client leaves
+                    return
+                stopping.cancel()
+                opcode, payload = read.result()
+                if opcode == 8:
+                    code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+                    if code == 1001:
+                        stats.going_away += 1
+                    else:
+                        stats.other_closes[code] = stats.other_closes.get(code, 0) + 1
+                    writer.write(ws_close_frame())
+                    await writer.drain()
+                    break
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            if not stop.is_set():
+                stats.other_closes[1006] = stats.other_closes.get(1006, 0) + 1
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+class WsClients(threading.Thread):
+    """WS_CLIENTS reconnecting WebSocket clients on one asyncio loop."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port = port
+        self.stats = WsStats()
+        self.loop = asyncio.new_event_loop()
+        self.stop = None
+
+    def run(self):
+        asyncio.set_event_loop(self.loop)
+        self.stop = asyncio.Event()
+        self.loop.run_until_complete(asyncio.gather(*(ws_client(self.port, self.stats, self.stop) for _ in range(WS_CLIENTS))))
+
+    def finish(self):
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.join(timeout=30)
+
+
+def start_time(pid):
+    with open(f"/proc/{pid}/stat") as stat:
+        text = stat.read()
+    return int(text[text.rindex(")") + 2:].split()[19])
+
+
+class Generations(threading.Thread):
+    """Samples the master's live children every 5 ms: the most alive at once, and when each one went."""
+
+    def __init__(self, master_pid):
+        super().__init__(daemon=True)
+        self.master_pid = master_pid
+        self.stop_event = threading.Event()
+        self.most = 0
+        self.seen = {}   # pid -> process start time
+        self.gone = {}   # pid -> monotonic time it was last seen alive
+
+    def alive(self):
+        children = []
+        for pid in descendants(self.master_pid):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    text = stat.read()
+                if text[text.rindex(")") + 2] not in "ZX":
+                    children.append(pid)
+            except OSError:
+                pass
+        return children
+
+    def run(self):
+        while not self.stop_event.is_set():
+            now = time.monotonic()
+            alive = self.alive()
+            self.most = max(self.most, len(alive))
+            for pid in alive:
+                if pid not in self.seen:
+                    try:
+                        self.seen[pid] = start_time(pid)
+                    except OSError:
+                        continue
+                self.gone[pid] = now
+            time.sleep(0.005)
+
+    def serving(self):
+        """The newest live child: the generation the next SIGHUP replaces."""
+        alive = [pid for pid in self.alive() if pid in self.seen]
+        return max(alive, key=lambda pid: self.seen[pid]) if alive else None
+
+    def finish(self):
+        self.stop_event.set()
+        self.join()
+
+
+@dataclass
+class WsResult:
+    http: Result
+    stats: WsStats
+    exits_ms: list
+    drains_ms: list
+    most_generations: int
+    restarts: int
+
+
+LOG_TIME = r"^\[(\d\d):(\d\d):(\d\d)\.(\d\d\d) "
+
+
+def drain_times(log_path):
+    """Milliseconds from the master's SIGTERM to a generation's exit, from the master's log lines."""
+    def ms(match):
+        h, m, sec, milli = (int(g) for g in match.groups()[:4])
+        return ((h * 60 + m) * 60 + sec) * 1000 + milli
+    stopping, drains = {}, []
+    with open(log_path, errors="replace") as log:
+        for line in log:
+            if match := re.match(LOG_TIME + r".*Stopping child generation (\d+) \(pid \d+\) with SIGTERM", line):
+                stopping[match.group(5)] = ms(match)
+            elif (match := re.match(LOG_TIME + r".*Child generation (\d+) \(pid \d+\) exited", line)) and match.group(5) in stopping:
+                drains.append((ms(match) - stopping.pop(match.group(5))) % 86_400_000)
+    return drains
+
+
+def websocket_scenario():
+    """WS_CLIENTS WebSocket clients on /ws plus wrk on /, a SIGHUP every WS_RESTART_EVERY s for WS_DURATION s."""
+    port = free_port()
+    app = App("ws-restarts", port).start()
+    result = Result("ws-restarts", f"{WS_CLIENTS} WebSockets + wrk, SIGHUP every {WS_RESTART_EVERY:.0f} s")
+    try:
+        wait_for_pid(port)
+        generations = Generations(app.process.pid)
+        generations.start()
+        clients = WsClients(port)
+        clients.start()
+        deadline = time.monotonic() + 30
+        while clients.stats.connects < WS_CLIENTS and time.monotonic() < deadline:
+            time.sleep(0.05)
+        marks = []
+
+        def restart_loop(stop):
+            while not stop.wait(WS_RESTART_EVERY):
+                marks.append((time.monotonic(), generations.serving()))
+                app.process.send_signal(signal.SIGHUP)
+
+        stop = threading.Event()
+        restarter = threading.Thread(target=restart_loop, args=(stop,), daemon=True)
+        restarter.start()
+        run_wrk(f"http://127.0.0.1:{port}/", result, duration=WS_DURATION)
+        stop.set()
+        restarter.join()
+        time.sleep(WS_RESTART_EVERY)  # let the last old generation exit
+        clients.finish()
+        generations.finish()
+        exits = [(generations.gone[old] - sent) * 1000 for sent, old in marks if old in generations.gone]
+        app.log.flush()
+        ws = WsResult(result, clients.stats, exits, drain_times(os.path.join(LOGS, "ws-restarts.log")), generations.most, len(marks))
+    finally:
+        app.kill_tree()
+    other = sum(ws.stats.other_closes.values())
+    print(f"ws-restarts  requests={result.requests} failed={result.failed} connects={ws.stats.connects} "
+          f"closes1001={ws.stats.going_away} other={ws.stats.other_closes} exits_ms={[round(e) for e in exits]} drains_ms={ws.drains_ms} "
+          f"most_generations={ws.most_generations} restarts={ws.restarts}", flush=True)
+    if other or ws.stats.refused_handshakes:
+        result.notes = f"WebSocket closes other than 1001 by code: {ws.stats.other_closes}; refused handshakes {ws.stats.refused_handshakes}"
+    return ws
+
+
+WS_HEADING = "## Long-lived connections"
+
+
+def ws_section(ws):
+    r = ws.http
+    lines = [
+        WS_HEADING,
+        "",
+        f"{WS_CLIENTS} WebSocket clients on `/ws` (each reconnects as soon as the server closes it) while "
+        f"`wrk -t2 -c32 -d{WS_DURATION}s` requests `GET /`, and a SIGHUP every {WS_RESTART_EVERY:.0f} s. "
+        "Default settings (`LongLivedGracePeriod` 5 s, `ExitTimeout` 30 s). Old generation exit: from the SIGHUP "
+        "until the generation it replaced is gone from /proc, which includes starting the new generation under load; "
+        "drain: from the master's SIGTERM to the old generation's exit, from the master's log. Generations: the "
+        "master's live children, sampled every 5 ms.",
+        "",
+        "| scenario | HTTP requests | failed HTTP | WebSocket closes 1001 | other WebSocket closes | SIGHUP to old generation exit, median / max ms | drain, median / max ms | most generations alive | restarts |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {r.description} | {r.requests} | {r.failed} | {ws.stats.going_away} | {sum(ws.stats.other_closes.values())} | "
+        f"{median_max(ws.exits_ms)} | {median_max(ws.drains_ms)} | {ws.most_generations} | {ws.restarts} |",
+        "",
+        "Without the close frames each old generation would keep its WebSockets, and stay alive, until `ExitTimeout`; "
+        "the next restart waits for it.",
+        "",
+        f"Targets: 0 failed HTTP requests: {r.failed}. 0 WebSocket closes other than 1001: "
+        f"{sum(ws.stats.other_closes.values())}. At most two generations alive: {ws.most_generations}.",
+    ]
+    if r.notes:
+        lines += ["", f"Notes: {r.notes}"]
+    return lines + [""]
+
+
+def median_max(values):
+    return f"{statistics.median(values):.0f} / {max(values):.0f}" if values else "n/a"
+
+
+def splice_ws_section(path, section):
+    """Replaces the long-lived section of an existing benchmarks.md (or adds it before the plot)."""
+    with open(path) as existing:
+        lines = existing.read().split("\n")
+    if WS_HEADING in lines:
+        start = lines.index(WS_HEADING)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ") or lines[i].startswith("![")), len(lines))
+        lines[start:end] = section
+    else:
+        at = next((i for i, line in enumerate(lines) if line.startswith("![")), len(lines))
+        lines[at:at] = section
+    with open(path, "w") as out:
+        out.write("\n".join(lines))
 
 
 def svg_plot(series, path):
@@ -672,7 +941,11 @@ def main():
                if (not only or name in only) and available(options)]
     costs = [restart_cost(name, description, **options) for name, description, options in COST_PLAN
              if (not only or name in only) and available(options)]
+    ws = websocket_scenario() if not only or "ws" in only else None
     if only:
+        if ws is not None:
+            # Only the long-lived rows: rewrite just their section of the existing results.
+            splice_ws_section(os.path.join(DOCS, "benchmarks.md"), ws_section(ws))
         return 0
     first_response = time_to_new_pid()
     rss = {kind: memory(kind) for kind in ("jit", "aot")}
@@ -776,7 +1049,8 @@ def main():
     for r in results:
         if r.notes:
             lines.append(f"- {r.description}: {r.notes}")
-    lines += ["", "![latency over time](restart-latency.svg)", ""]
+    lines += [""] + ws_section(ws)
+    lines += ["![latency over time](restart-latency.svg)", ""]
     with open(os.path.join(DOCS, "benchmarks.md"), "w") as out:
         out.write("\n".join(lines))
     svg_plot([by_name[n] for n in ("b-startfirst", "b-nowarm", "aot-restart", "c-stopfirst") if n in by_name],

@@ -73,6 +73,22 @@ public sealed class GracefulRestartOptions
     public TimeSpan DrainQuietPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// How long WebSockets, event streams and endpoints marked <see cref="LongLivedAttribute"/> may stay
+    /// open once a child starts draining. Draining tells each of them to go at once: a WebSocket gets a
+    /// close frame with status 1001 (going away), and an event stream or marked response ends (its
+    /// <c>RequestAborted</c> fires and the response completes). The wait ends early once they have all
+    /// finished; the ones still open after it are aborted, so the old generation exits long before
+    /// <see cref="ExitTimeout"/> and the next restart is not held up. Must be less than
+    /// <see cref="ExitTimeout"/>. Default: <see langword="null"/>, which means 5 seconds, or half of
+    /// <see cref="ExitTimeout"/> when that is shorter.
+    /// </summary>
+    public TimeSpan? LongLivedGracePeriod { get; set; }
+
+    /// <summary>The <see cref="LongLivedGracePeriod"/> in force: the set value, or its default.</summary>
+    internal TimeSpan EffectiveLongLivedGracePeriod =>
+        LongLivedGracePeriod ?? TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, ExitTimeout.Ticks / 2));
+
+    /// <summary>
     /// The signal that makes the master restart its children: <c>SIGHUP</c>, <c>SIGUSR1</c> or <c>SIGUSR2</c>.
     /// Default: <c>SIGHUP</c>.
     /// </summary>

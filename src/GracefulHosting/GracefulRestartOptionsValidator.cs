@@ -31,10 +31,10 @@ internal sealed class GracefulRestartOptionsValidator : IValidateOptions<Gracefu
 
         CheckPositive(failures, nameof(options.ExitTimeout), options.ExitTimeout);
 
-        if (options.DrainQuietPeriod < TimeSpan.Zero || options.DrainQuietPeriod >= options.ExitTimeout)
+        CheckWithinExitTimeout(failures, nameof(options.DrainQuietPeriod), options.DrainQuietPeriod, options.ExitTimeout);
+        if (options.LongLivedGracePeriod is { } grace)
         {
-            failures.Add(Describe(nameof(options.DrainQuietPeriod), Format(options.DrainQuietPeriod),
-                "must be at least 00:00:00 and less than GracefulRestart:ExitTimeout"));
+            CheckWithinExitTimeout(failures, nameof(options.LongLivedGracePeriod), grace, options.ExitTimeout);
         }
 
         if (options.CrashRestartDelay < TimeSpan.Zero || options.CrashRestartDelay > MaxTimeout)
@@ -61,6 +61,14 @@ internal sealed class GracefulRestartOptionsValidator : IValidateOptions<Gracefu
         if (value <= TimeSpan.Zero || value > MaxTimeout)
         {
             failures.Add(Describe(key, Format(value), "must be greater than 00:00:00 and at most 1.00:00:00"));
+        }
+    }
+
+    private static void CheckWithinExitTimeout(List<string> failures, string key, TimeSpan value, TimeSpan exitTimeout)
+    {
+        if (value < TimeSpan.Zero || value >= exitTimeout)
+        {
+            failures.Add(Describe(key, Format(value), "must be at least 00:00:00 and less than GracefulRestart:ExitTimeout"));
         }
     }
 

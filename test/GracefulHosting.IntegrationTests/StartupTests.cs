@@ -96,6 +96,7 @@ public sealed class StartupTests
     [Theory]
     [InlineData("--GracefulRestart:StartTimeout=-00:00:01", "GracefulRestart:StartTimeout")]
     [InlineData("--GracefulRestart:ExitTimeout=00:00:00", "GracefulRestart:ExitTimeout")]
+    [InlineData("--GracefulRestart:LongLivedGracePeriod=00:00:30", "GracefulRestart:LongLivedGracePeriod")]
     [InlineData("--GracefulRestart:RestartSignal=SIGWHAT", "GracefulRestart:RestartSignal")]
     [InlineData("--GracefulRestart:Strategy=Sideways", "GracefulRestart:Strategy")]
     [InlineData("--Kestrel:Endpoints:Http:Url=ftp://127.0.0.1:0", "Kestrel:Endpoints:Http:Url")]

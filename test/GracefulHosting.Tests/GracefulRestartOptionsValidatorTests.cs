@@ -34,6 +34,7 @@ public class GracefulRestartOptionsValidatorTests
             StartTimeout = TimeSpan.FromDays(1),
             ExitTimeout = TimeSpan.FromTicks(2),
             DrainQuietPeriod = TimeSpan.FromTicks(1),
+            LongLivedGracePeriod = TimeSpan.FromTicks(1),
             RestartSignal = "usr2",
             CrashRestartDelay = TimeSpan.Zero,
             CrashRestartMaxDelay = TimeSpan.Zero,
@@ -69,18 +70,27 @@ public class GracefulRestartOptionsValidatorTests
     }
 
     [Theory]
-    [InlineData(-1, 30, "-00:00:01")]
-    [InlineData(30, 30, "00:00:30")]
-    [InlineData(31, 30, "00:00:31")]
-    public void Validate_BadDrainQuietPeriod_FailsNamingKeyAndValue(int seconds, int exitSeconds, string shown)
+    [InlineData("DrainQuietPeriod", -1, 30, "-00:00:01")]
+    [InlineData("DrainQuietPeriod", 30, 30, "00:00:30")]
+    [InlineData("DrainQuietPeriod", 31, 30, "00:00:31")]
+    [InlineData("LongLivedGracePeriod", -1, 30, "-00:00:01")]
+    [InlineData("LongLivedGracePeriod", 30, 30, "00:00:30")]
+    [InlineData("LongLivedGracePeriod", 45, 30, "00:00:45")]
+    public void Validate_PeriodNotBelowExitTimeout_FailsNamingKeyAndValue(string key, int seconds, int exitSeconds, string shown)
     {
-        string failure = SingleFailure(new GracefulRestartOptions
+        var options = new GracefulRestartOptions { ExitTimeout = TimeSpan.FromSeconds(exitSeconds) };
+        if (key == nameof(options.DrainQuietPeriod))
         {
-            DrainQuietPeriod = TimeSpan.FromSeconds(seconds),
-            ExitTimeout = TimeSpan.FromSeconds(exitSeconds),
-        });
+            options.DrainQuietPeriod = TimeSpan.FromSeconds(seconds);
+        }
+        else
+        {
+            options.LongLivedGracePeriod = TimeSpan.FromSeconds(seconds);
+        }
 
-        Assert.StartsWith("GracefulRestart:DrainQuietPeriod ", failure, StringComparison.Ordinal);
+        string failure = SingleFailure(options);
+
+        Assert.StartsWith($"GracefulRestart:{key} ", failure, StringComparison.Ordinal);
         Assert.Contains($"'{shown}'", failure, StringComparison.Ordinal);
         Assert.Contains("GracefulRestart:ExitTimeout", failure, StringComparison.Ordinal);
     }
@@ -91,6 +101,35 @@ public class GracefulRestartOptionsValidatorTests
         var result = Validator.Validate(null, new GracefulRestartOptions { DrainQuietPeriod = TimeSpan.Zero });
 
         Assert.True(result.Succeeded, result.FailureMessage);
+    }
+
+    [Fact]
+    public void Validate_ZeroLongLivedGracePeriod_Succeeds()
+    {
+        var result = Validator.Validate(null, new GracefulRestartOptions { LongLivedGracePeriod = TimeSpan.Zero });
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+    }
+
+    [Theory]
+    [InlineData(30, 5000)]
+    [InlineData(10, 5000)]
+    [InlineData(4, 2000)]
+    [InlineData(1, 500)]
+    public void EffectiveLongLivedGracePeriod_Unset_FiveSecondsOrHalfTheExitTimeout(int exitSeconds, int expectedMs)
+    {
+        var options = new GracefulRestartOptions { ExitTimeout = TimeSpan.FromSeconds(exitSeconds), DrainQuietPeriod = TimeSpan.Zero };
+
+        Assert.True(Validator.Validate(null, options).Succeeded);
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), options.EffectiveLongLivedGracePeriod);
+    }
+
+    [Fact]
+    public void EffectiveLongLivedGracePeriod_Set_IsTheSetValue()
+    {
+        var options = new GracefulRestartOptions { LongLivedGracePeriod = TimeSpan.FromSeconds(12) };
+
+        Assert.Equal(TimeSpan.FromSeconds(12), options.EffectiveLongLivedGracePeriod);
     }
 
     [Fact]

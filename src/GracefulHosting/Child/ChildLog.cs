@@ -56,4 +56,9 @@ internal static partial class ChildLog
     [LoggerMessage(EventId = 111, EventName = "ReadyReportFailed", Level = LogLevel.Error,
         Message = "Could not finish starting this generation; it stops, and the master keeps the one that serves")]
     public static partial void ReadyReportFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 112, EventName = "LongLivedClosed", Level = LogLevel.Information,
+        Message = "Long-lived connections: {WebSockets} WebSocket(s) sent close 1001, {AlreadyClosing} WebSocket(s) already closing, " +
+            "{EventStreams} event stream(s) and {Marked} marked response(s) ended; {Aborted} aborted after GracefulRestart:LongLivedGracePeriod ({GracePeriod}); done in {ElapsedMs:0} ms")]
+    public static partial void LongLivedClosed(ILogger logger, int webSockets, int alreadyClosing, int eventStreams, int marked, int aborted, TimeSpan gracePeriod, double elapsedMs);
 }

@@ -21,6 +21,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     private readonly InheritedSockets _sockets;
     private readonly ChildListeners _listeners;
     private readonly DrainState _drain;
+    private readonly LongLivedConnections _longLived;
     private readonly ChildWarmup _warmup;
     private readonly EndpointReloadGuard _reloadGuard;
     private readonly TimeProvider _time;
@@ -38,6 +39,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         InheritedSockets sockets,
         ChildListeners listeners,
         DrainState drain,
+        LongLivedConnections longLived,
         ChildWarmup warmup,
         EndpointReloadGuard reloadGuard,
         TimeProvider time,
@@ -51,6 +53,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         _sockets = sockets;
         _listeners = listeners;
         _drain = drain;
+        _longLived = longLived;
         _warmup = warmup;
         _reloadGuard = reloadGuard;
         _time = time;
@@ -98,9 +101,22 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     /// <summary>
     /// Runs before Kestrel stops: open connections get <see cref="GracefulRestartOptions.DrainQuietPeriod"/>
     /// to receive a last response with <c>Connection: close</c> before Kestrel closes the idle ones.
+    /// Meanwhile WebSockets, event streams and marked responses are told to go, and whatever of them
+    /// is still open after <see cref="GracefulRestartOptions.LongLivedGracePeriod"/> is aborted, so
+    /// that Kestrel's stop does not wait for them until the exit timeout.
     /// </summary>
-    public Task StoppingAsync(CancellationToken cancellationToken) =>
-        _drain.WaitForIdleAsync(_options.DrainQuietPeriod, _time, cancellationToken);
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        var grace = _options.EffectiveLongLivedGracePeriod;
+        var longLived = _longLived.DrainAsync(grace, _time, cancellationToken);
+        await _drain.WaitForIdleAsync(_options.DrainQuietPeriod, _time, cancellationToken).ConfigureAwait(false);
+        var result = await longLived.ConfigureAwait(false);
+        if (result.Total > 0 || result.Aborted > 0)
+        {
+            ChildLog.LongLivedClosed(_logger, result.WebSocketsClosed, result.WebSocketsAlreadyClosing, result.EventStreamsEnded,
+                result.MarkedEnded, result.Aborted, grace, result.Elapsed.TotalMilliseconds);
+        }
+    }
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

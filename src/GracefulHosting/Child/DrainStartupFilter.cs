@@ -9,13 +9,20 @@ namespace GracefulHosting.Child;
 /// <summary>
 /// Puts one middleware in front of the app: once the child drains, each HTTP/1.x response says
 /// <c>Connection: close</c> and each HTTP/2 connection is asked to close (GOAWAY), so clients stop
-/// reusing connections to this generation before Kestrel closes them.
+/// reusing connections to this generation before Kestrel closes them. Requests that may stay open
+/// for long (WebSocket handshakes, requests for event streams) run tracked, so that the drain can
+/// tell them to go.
 /// </summary>
 internal sealed class DrainStartupFilter : IStartupFilter
 {
     private readonly DrainState _drain;
+    private readonly LongLivedConnections _longLived;
 
-    public DrainStartupFilter(DrainState drain) => _drain = drain;
+    public DrainStartupFilter(DrainState drain, LongLivedConnections longLived)
+    {
+        _drain = drain;
+        _longLived = longLived;
+    }
 
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
@@ -29,7 +36,10 @@ internal sealed class DrainStartupFilter : IStartupFilter
                 CloseAfterResponse(context);
             }
 
-            return nextMiddleware(context);
+            var candidate = LongLivedConnections.Recognise(context);
+            return candidate == LongLivedCandidate.None
+                ? nextMiddleware(context)
+                : _longLived.RunAsync(context, nextMiddleware, candidate);
         });
         next(app);
     };

@@ -177,6 +177,8 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton<DrainState>();
         services.AddSingleton<EndpointReloadGuard>();
         services.AddSingleton(new ChildWarmup(options.WarmupPath));
+        services.AddSingleton<LongLivedConnections>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, LongLivedEndpointPolicy>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddTransient<IStartupFilter, DrainStartupFilter>();
         for (int i = 0; i < services.Count; i++)

@@ -53,16 +53,19 @@ internal static class ExampleApp
         return dir?.FullName ?? throw new InvalidOperationException("GracefulHosting.sln not found above " + AppContext.BaseDirectory);
     }
 
-    private static string FindOutput()
+    private static string FindOutput() => FindOutput(Path.Combine("examples", "HelloGraceful"), "HelloGraceful");
+
+    /// <summary>The build output of an app project referenced by this test project (same configuration).</summary>
+    public static string FindOutput(string projectDirectory, string assemblyName)
     {
         // .../test/GracefulHosting.IntegrationTests/bin/<Configuration>/<tfm>/
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
         string tfm = testOutput.Name;
         string configuration = testOutput.Parent!.Name;
-        string output = Path.Combine(RepositoryRoot, "examples", "HelloGraceful", "bin", configuration, tfm);
-        if (!File.Exists(Path.Combine(output, "HelloGraceful.dll")))
+        string output = Path.Combine(RepositoryRoot, projectDirectory, "bin", configuration, tfm);
+        if (!File.Exists(Path.Combine(output, assemblyName + ".dll")))
         {
-            throw new InvalidOperationException($"The example is not built at {output}.");
+            throw new InvalidOperationException($"{assemblyName} is not built at {output}.");
         }
 
         return output;

@@ -1,0 +1,212 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace GracefulHosting.Child;
+
+/// <summary>What kind of request the drain middleware tracks from its start.</summary>
+internal enum LongLivedCandidate
+{
+    /// <summary>An ordinary request: not tracked.</summary>
+    None,
+
+    /// <summary>An HTTP/1.1 upgrade or an HTTP/2 extended CONNECT: it may become a WebSocket.</summary>
+    WebSocket,
+
+    /// <summary>A request that accepts <c>text/event-stream</c>, as every <c>EventSource</c> sends.</summary>
+    EventStream,
+}
+
+/// <summary>How a drain dealt with the long-lived requests of a generation.</summary>
+/// <param name="WebSocketsClosed">WebSockets that got a close frame with status 1001 from the library.</param>
+/// <param name="WebSocketsAlreadyClosing">WebSockets that the app or the client was closing already.</param>
+/// <param name="EventStreamsEnded">Event streams whose <c>RequestAborted</c> the library fired.</param>
+/// <param name="MarkedEnded">Responses of marked endpoints whose <c>RequestAborted</c> the library fired.</param>
+/// <param name="Aborted">Requests still open at the end of the grace period, aborted by the library.</param>
+/// <param name="Elapsed">From the start of the drain until the last one finished or was aborted.</param>
+internal readonly record struct LongLivedDrainResult(
+    int WebSocketsClosed, int WebSocketsAlreadyClosing, int EventStreamsEnded, int MarkedEnded, int Aborted, TimeSpan Elapsed)
+{
+    public int Total => WebSocketsClosed + WebSocketsAlreadyClosing + EventStreamsEnded + MarkedEnded;
+}
+
+/// <summary>
+/// The requests of this generation that may stay open for long: WebSockets, event streams and
+/// requests to endpoints marked <see cref="LongLivedAttribute"/>. Ordinary requests are never
+/// tracked; a request is a candidate by its headers (upgrade, extended CONNECT, an <c>Accept</c> of
+/// <c>text/event-stream</c>) or by its endpoint's metadata.
+/// </summary>
+internal sealed class LongLivedConnections
+{
+    private const string EventStream = "text/event-stream";
+
+    private readonly Lock _lock = new();
+    private readonly HashSet<LongLivedRequest> _open = [];
+    private readonly List<LongLivedRequest> _toldToGo = [];
+    private CancellationToken _closeDeadline;
+    private bool _draining;
+
+    /// <summary>Decides from the request alone whether to track it; reads two features and one header.</summary>
+    public static LongLivedCandidate Recognise(HttpContext context)
+    {
+        var features = context.Features;
+        if (features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true ||
+            features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true)
+        {
+            return LongLivedCandidate.WebSocket;
+        }
+
+        foreach (string? accept in context.Request.Headers.Accept)
+        {
+            if (accept is not null && accept.Contains(EventStream, StringComparison.OrdinalIgnoreCase))
+            {
+                return LongLivedCandidate.EventStream;
+            }
+        }
+
+        return LongLivedCandidate.None;
+    }
+
+    /// <summary>Runs the rest of the pipeline for a tracked request.</summary>
+    public async Task RunAsync(HttpContext context, RequestDelegate next, LongLivedCandidate candidate, bool marked = false)
+    {
+        var request = new LongLivedRequest(this, context);
+        lock (_lock)
+        {
+            _open.Add(request);
+        }
+
+        try
+        {
+            if (marked)
+            {
+                request.MarkLongLived();
+            }
+
+            if (candidate == LongLivedCandidate.EventStream)
+            {
+                context.Response.OnStarting(static state =>
+                {
+                    var (request, response) = ((LongLivedRequest, HttpResponse))state;
+                    request.ResponseStarting(response.ContentType);
+                    return Task.CompletedTask;
+                }, (request, context.Response));
+            }
+
+            await next(candidate == LongLivedCandidate.WebSocket ? WebSocketCapture.Capture(context, request) : context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (request.EndedByLibrary && !request.Aborted)
+        {
+            // The app stopped because the library fired its RequestAborted: the response ends normally
+            // (for a started response, the final chunk or end of stream), as the drain intends.
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _open.Remove(request);
+            }
+
+            request.Finish();
+        }
+    }
+
+    /// <summary>The request delegate of a marked endpoint: tracked as long-lived for its whole run.</summary>
+    public Task RunMarkedAsync(HttpContext context, RequestDelegate endpoint)
+    {
+        if (context.Features.Get<LongLivedRequest>() is { } tracked)
+        {
+            tracked.MarkLongLived();
+            return endpoint(context);
+        }
+
+        return RunAsync(context, endpoint, LongLivedCandidate.None, marked: true);
+    }
+
+    /// <summary>A request became long-lived; if the drain has begun, it is told to go at once.</summary>
+    internal void Become(LongLivedRequest request, LongLivedKind kind)
+    {
+        bool draining;
+        lock (_lock)
+        {
+            request.SetKind(kind);
+            draining = _draining;
+            if (draining)
+            {
+                _toldToGo.Add(request);
+            }
+        }
+
+        if (draining)
+        {
+            // Not inline: this runs inside the app's accept or the response's first write.
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Request.TellToGo(state.Deadline), (Request: request, Deadline: _closeDeadline), preferLocal: false);
+        }
+    }
+
+    /// <summary>
+    /// Tells every long-lived request to go, waits until they have finished or <paramref name="grace"/>
+    /// has passed, then aborts those still open. Requests that become long-lived meanwhile (on a
+    /// connection that was kept alive) are told to go as they do.
+    /// </summary>
+    public async Task<LongLivedDrainResult> DrainAsync(TimeSpan grace, TimeProvider time, CancellationToken cancellationToken)
+    {
+        long began = time.GetTimestamp();
+        using var deadline = new CancellationTokenSource(grace, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
+        LongLivedRequest[] present;
+        lock (_lock)
+        {
+            _closeDeadline = linked.Token;
+            _draining = true;
+            present = [.. _open.Where(r => r.Kind != LongLivedKind.None)];
+            _toldToGo.AddRange(present);
+        }
+
+        foreach (var request in present)
+        {
+            request.TellToGo(linked.Token);
+        }
+
+        while (OpenLongLived() is { Length: > 0 } open)
+        {
+            try
+            {
+                await Task.WhenAll(open.Select(r => r.Finished)).WaitAsync(linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        int aborted = 0;
+        foreach (var request in OpenLongLived())
+        {
+            request.Abort();
+            aborted++;
+        }
+
+        lock (_lock)
+        {
+            // The linked source is disposed on return; a request that becomes long-lived later still
+            // gets its close, bounded by the host's stop instead.
+            _closeDeadline = cancellationToken;
+            var told = _toldToGo;
+            return new LongLivedDrainResult(
+                WebSocketsClosed: told.Count(r => r.WebSocket?.ClosedForRestart == true),
+                WebSocketsAlreadyClosing: told.Count(r => r.Kind == LongLivedKind.WebSocket && r.WebSocket?.ClosedForRestart != true),
+                EventStreamsEnded: told.Count(r => r.Kind == LongLivedKind.EventStream),
+                MarkedEnded: told.Count(r => r.Kind == LongLivedKind.Marked),
+                Aborted: aborted,
+                Elapsed: time.GetElapsedTime(began));
+        }
+    }
+
+    private LongLivedRequest[] OpenLongLived()
+    {
+        lock (_lock)
+        {
+            return [.. _open.Where(r => r.Kind != LongLivedKind.None)];
+        }
+    }
+}
