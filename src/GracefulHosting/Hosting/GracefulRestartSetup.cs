@@ -125,6 +125,7 @@ internal sealed class GracefulRestartSetup
                     break;
                 case GracefulRestartRole.Child:
                     generation = ApplyChild(services, ValidateMarker(marker!), options, configuration);
+                    JournalConsole.ApplyInChild(services);
                     break;
                 case GracefulRestartRole.Direct:
                     ApplyChild(services, AdoptForDirect(configuration), options, configuration);
@@ -175,7 +176,7 @@ internal sealed class GracefulRestartSetup
         // service), no background services. Only the supervisor, and the hosted services that must run there.
         MasterServices.RemoveAppServices(services);
 
-        services.AddSingleton(ChildCommand.FromCurrentProcess());
+        services.AddSingleton(sp => ChildCommand.FromCurrentProcess(JournalConsole.ChildEnvironment(sp)));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>()));
         services.AddMetrics();
