@@ -18,9 +18,12 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     private readonly HashSet<int> _knownPids = [];
     private readonly Lock _lock = new();
 
-    private MasterProcess(Process process)
+    private readonly string _app;
+
+    private MasterProcess(Process process, string app)
     {
         _process = process;
+        _app = app;
         Pid = process.Id;
         _process.OutputDataReceived += (_, e) => OnLine(e.Data);
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
@@ -38,12 +41,13 @@ internal sealed partial class MasterProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    /// <summary>Starts <c>dotnet HelloGraceful.dll</c> in <paramref name="appDirectory"/> on a free port of 127.0.0.1.</summary>
+    /// <summary>Starts <c>dotnet HelloGraceful.dll</c> (or <c>dotnet &lt;app&gt;.dll</c>) in <paramref name="appDirectory"/> on a free port of 127.0.0.1.</summary>
     /// <remarks>With <c>launcher</c>, a command that execs the app (such as <c>systemd-socket-activate -l ...</c>) runs first.</remarks>
     public static MasterProcess Start(string? appDirectory = null, IEnumerable<string>? arguments = null,
-        IDictionary<string, string?>? environment = null, bool defaultEndpoint = true, IReadOnlyList<string>? launcher = null)
+        IDictionary<string, string?>? environment = null, bool defaultEndpoint = true, IReadOnlyList<string>? launcher = null,
+        string app = "HelloGraceful")
     {
-        appDirectory ??= ExampleApp.OutputDirectory;
+        appDirectory ??= app == "HelloGraceful" ? ExampleApp.OutputDirectory : ExampleApp.TestAppOutput(app);
         var startInfo = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet")
         {
             WorkingDirectory = appDirectory,
@@ -61,7 +65,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             startInfo.ArgumentList.Add("dotnet");
         }
 
-        startInfo.ArgumentList.Add(Path.Combine(appDirectory, "HelloGraceful.dll"));
+        startInfo.ArgumentList.Add(Path.Combine(appDirectory, app + ".dll"));
         if (defaultEndpoint)
         {
             startInfo.ArgumentList.Add("--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0");
@@ -87,7 +91,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             }
         }
 
-        return new MasterProcess(Process.Start(startInfo)!);
+        return new MasterProcess(Process.Start(startInfo)!, app);
     }
 
     private void OnLine(string? line)
@@ -192,7 +196,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         {
             // Only processes that belong to this test: the master and its descendants (or log-named
             // children that were re-parented after the master died).
-            if (pid == Pid || Native.IsAlive(pid) && BelongsToTest(pid))
+            if (pid == Pid || Native.IsAlive(pid) && BelongsToTest(pid, _app))
             {
                 Native.Kill(pid, Native.SIGKILL);
                 killed.Add(pid);
@@ -237,11 +241,11 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         }
     }
 
-    private static bool BelongsToTest(int pid)
+    private static bool BelongsToTest(int pid, string app)
     {
         try
         {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Contains("HelloGraceful", StringComparison.Ordinal);
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains(app, StringComparison.Ordinal);
         }
         catch (IOException)
         {

@@ -1,0 +1,25 @@
+using GracefulHosting.IntegrationTests.Infrastructure;
+
+namespace GracefulHosting.IntegrationTests.RealApps;
+
+/// <summary>A generic worker host with no server: nothing to hand over, so no master.</summary>
+public sealed class WorkerAppTests
+{
+    [Fact]
+    public async Task Start_WorkerWithoutServer_RunsAloneAsDisabledAndStopsOnSigterm()
+    {
+        await using var worker = MasterProcess.Start(app: "WorkerApp", defaultEndpoint: false);
+
+        await worker.WaitForLineAsync($@"Worker host pid {worker.Pid} runs as Disabled");
+        await worker.WaitForLineAsync($@"Worker started in pid {worker.Pid}\b");
+        await worker.WaitForLineAsync("Application started");
+        Assert.Empty(Native.Descendants(worker.Pid));
+        Assert.Empty(ProcNet.ListeningSockets(worker.Pid));
+        Assert.False(worker.HasLine("Listening on|Started child generation"), worker.Output);
+
+        worker.Signal(Native.SIGTERM);
+
+        Assert.True(await worker.WaitForExitAsync(TimeSpan.FromSeconds(20)), worker.Output);
+        Assert.Equal(0, worker.ExitCode);
+    }
+}
