@@ -2,6 +2,9 @@ using GracefulHosting;
 using OpenTelemetry.Metrics;
 using TelemetryApp;
 
+// Before Build() the process knows whether a master started it.
+Console.WriteLine($"Starting pid {Environment.ProcessId}: child={GracefulRestartProcess.IsChild}, generation={GracefulRestartProcess.Generation}");
+
 var builder = WebApplication.CreateBuilder(args);
 
 // Journal log format when the app runs as a systemd service.

@@ -42,6 +42,8 @@ public sealed class TelemetryAppTests
         Assert.StartsWith($"release=built pid={child} generation=1 ", body, StringComparison.Ordinal);
         Assert.Equal([child], RealAppScenario.PidsIn(master, @"Heartbeat started in pid (\d+)"));
         Assert.Equal([child], RealAppScenario.PidsIn(master, @"Migrating in pid (\d+): role Child, generation 1"));
+        Assert.Equal([master.Pid], RealAppScenario.PidsIn(master, @"Starting pid (\d+): child=False, generation=0"));
+        Assert.Equal([child], RealAppScenario.PidsIn(master, @"Starting pid (\d+): child=True, generation=1"));
         // Not a systemd service here: plain console format, no journal priority prefix.
         Assert.DoesNotContain(master.Lines, l => l.StartsWith("<6>", StringComparison.Ordinal));
     }

@@ -22,4 +22,16 @@ public sealed class WorkerAppTests
         Assert.True(await worker.WaitForExitAsync(TimeSpan.FromSeconds(20)), worker.Output);
         Assert.Equal(0, worker.ExitCode);
     }
+
+    [Fact]
+    public async Task Start_RoleNeverApplied_StopsWithErrorNamingTheFix()
+    {
+        await using var worker = MasterProcess.Start(app: "WorkerApp", defaultEndpoint: false, arguments: ["--register-inside-host-builder"]);
+
+        Assert.True(await worker.WaitForExitAsync(TimeSpan.FromSeconds(30)), worker.Output);
+        Assert.NotEqual(0, worker.ExitCode);
+        Assert.True(worker.HasLine("GracefulHosting could not apply its role"), worker.Output);
+        Assert.True(worker.HasLine(@"hostBuilder\.UseGracefulRestart\(\)"), worker.Output);
+        Assert.False(worker.HasLine("Worker started"), worker.Output);
+    }
 }
