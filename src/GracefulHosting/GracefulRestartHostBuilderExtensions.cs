@@ -11,12 +11,8 @@ public static class GracefulRestartHostBuilderExtensions
     /// dropping a request on <c>SIGHUP</c>. Settings come from the <c>GracefulRestart</c> configuration section.
     /// </summary>
     /// <remarks>
-    /// On Linux the process becomes the master: it binds the endpoints of the Kestrel configuration,
-    /// runs none of the app's hosted services or middleware, and starts the app again, with the same
-    /// command line, as its child. Code in Program.cs before <c>Run()</c> runs in both. On other
-    /// systems, under <c>WebApplicationFactory</c>/<c>TestServer</c>, or with
-    /// <c>GracefulRestart:Enabled=false</c>, the app runs as if this call were absent.
-    /// The call replaces the host's service provider factory with the default container.
+    /// The same as <see cref="GracefulRestartServiceCollectionExtensions.AddGracefulRestart"/> on the host's services;
+    /// see there for what each role runs. Works with any container, before or after <c>UseServiceProviderFactory</c>.
     /// </remarks>
     /// <param name="hostBuilder">The host builder.</param>
     /// <returns>The same host builder.</returns>
@@ -34,9 +30,8 @@ public static class GracefulRestartHostBuilderExtensions
     public static IHostBuilder UseGracefulRestart(this IHostBuilder hostBuilder, Action<GracefulHosting.GracefulRestartOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(hostBuilder);
-        var setup = new GracefulRestartSetup(configure);
-        hostBuilder.ConfigureServices((context, services) => setup.RegisterOptions(services, context.Configuration));
-        hostBuilder.UseServiceProviderFactory(context => new GracefulServiceProviderFactory(setup, context));
-        return hostBuilder;
+        // A generic HostBuilder runs ConfigureServices during Build(): listen before it starts.
+        HostBuildingHook.EnsureListening();
+        return hostBuilder.ConfigureServices((_, services) => services.AddGracefulRestart(configure));
     }
 }

@@ -17,39 +17,85 @@ using Microsoft.Extensions.Options;
 namespace GracefulHosting.Hosting;
 
 /// <summary>
-/// Applies the role to the finished service collection. This runs when the host is built, after
-/// every registration of the app, so the master can leave out all of the app's hosted services and
-/// the child can put the inherited sockets under Kestrel.
+/// Registers the library and applies the role to the finished service collection. The role is
+/// applied when the host is built, after every registration of the app (see <see cref="HostBuildingHook"/>),
+/// so the master can leave out the app's hosted services and the child can put the inherited sockets
+/// under Kestrel. Until then, <see cref="IGracefulRestartContext"/> and a guarding hosted service fail
+/// with <see cref="NotAppliedMessage"/>: an app whose role was never applied stops at start instead of
+/// running without a master.
 /// </summary>
 internal sealed class GracefulRestartSetup
 {
-    private const string KestrelServerTypeName = "Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerImpl";
-    private readonly Action<GracefulRestartOptions>? _configure;
+    internal const string NotAppliedMessage =
+        "GracefulHosting could not apply its role: AddGracefulRestart() was called, but the host was built " +
+        "without the build hook that applies it, so the app would run without a master. Call " +
+        "builder.Host.UseGracefulRestart() (WebApplicationBuilder), hostBuilder.UseGracefulRestart() " +
+        "(Host.CreateDefaultBuilder, before Build) or builder.Services.AddGracefulRestart() " +
+        "(HostApplicationBuilder) on a host built by Microsoft.Extensions.Hosting.";
 
-    public GracefulRestartSetup(Action<GracefulRestartOptions>? configure) => _configure = configure;
+    private readonly List<Action<GracefulRestartOptions>> _configure = [];
+
+    public GracefulRestartSetup(Action<GracefulRestartOptions>? configure)
+    {
+        if (configure is not null)
+        {
+            _configure.Add(configure);
+        }
+    }
+
+    /// <summary>
+    /// Registers options, the guards and this setup as the pending marker; a second call only adds
+    /// <paramref name="configure"/>.
+    /// </summary>
+    public static void Register(IServiceCollection services, Action<GracefulRestartOptions>? configure)
+    {
+        HostBuildingHook.EnsureListening();
+        var pending = FindPending(services);
+        if (pending is not null)
+        {
+            if (configure is not null)
+            {
+                pending._configure.Add(configure);
+                services.Configure(configure);
+            }
+
+            return;
+        }
+
+        var setup = new GracefulRestartSetup(configure);
+        services.AddSingleton(setup);
+        var options = services.AddOptions<GracefulRestartOptions>().BindConfiguration(GracefulRestartOptions.SectionName);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GracefulRestartOptions>, GracefulRestartOptionsValidator>());
+        services.AddSingleton<IGracefulRestartContext>(_ => throw new InvalidOperationException(NotAppliedMessage));
+        services.AddSingleton<IHostedService, NotAppliedGuard>();
+    }
+
+    /// <summary>The setup registered in <paramref name="services"/> and not applied yet, or null.</summary>
+    public static GracefulRestartSetup? FindPending(IServiceCollection services) =>
+        services.LastOrDefault(d => d.ServiceType == typeof(GracefulRestartSetup) && !d.IsKeyedService)?.ImplementationInstance as GracefulRestartSetup;
 
     public GracefulRestartOptions BindOptions(IConfiguration configuration)
     {
         var options = new GracefulRestartOptions();
         configuration.GetSection(GracefulRestartOptions.SectionName).Bind(options);
-        _configure?.Invoke(options);
+        foreach (var configure in _configure)
+        {
+            configure(options);
+        }
+
         return options;
     }
 
-    public void RegisterOptions(IServiceCollection services, IConfiguration configuration)
-    {
-        var builder = services.AddOptions<GracefulRestartOptions>()
-            .Bind(configuration.GetSection(GracefulRestartOptions.SectionName));
-        if (_configure is not null)
-        {
-            builder.Configure(_configure);
-        }
-
-        builder.ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GracefulRestartOptions>, GracefulRestartOptionsValidator>());
-    }
-
-    public void Apply(IServiceCollection services, IConfiguration configuration)
+    /// <param name="services">The app's final service collection.</param>
+    /// <param name="configuration">The app's configuration.</param>
+    /// <param name="applicationName">The host's application name: the app's assembly, unless the app set another.</param>
+    public void Apply(IServiceCollection services, IConfiguration configuration, string? applicationName = null)
     {
         var options = BindOptions(configuration);
         if (options.Enabled && options.Mode != GracefulRestartMode.Disabled)
@@ -61,8 +107,13 @@ internal sealed class GracefulRestartSetup
             }
         }
 
-        string? marker = Environment.GetEnvironmentVariable(ChildMarker.VariableName);
-        var inputs = new RoleInputs(OperatingSystem.IsLinux(), !string.IsNullOrEmpty(marker), IsUnderTestServer(services));
+        RemoveGuards(services);
+        string? marker = GracefulRestartProcess.MarkerText;
+        var inputs = new RoleInputs(
+            OperatingSystem.IsLinux(),
+            !string.IsNullOrEmpty(marker),
+            RoleFacts.KestrelServes(services),
+            RoleFacts.RunByAnotherProgram(applicationName));
         var role = RoleDetector.Detect(options, inputs);
         int generation = 0;
 
@@ -75,6 +126,7 @@ internal sealed class GracefulRestartSetup
                     break;
                 case GracefulRestartRole.Child:
                     generation = ApplyChild(services, ValidateMarker(marker!), options, configuration);
+                    JournalConsole.ApplyInChild(services);
                     break;
                 case GracefulRestartRole.Direct:
                     ApplyChild(services, AdoptForDirect(configuration), options, configuration);
@@ -84,41 +136,48 @@ internal sealed class GracefulRestartSetup
 
         var context = new GracefulRestartContext(role, generation);
         services.AddSingleton(context);
+        services.AddSingleton<IGracefulRestartContext>(context);
         services.AddSingleton<Serilog.Core.ILogEventEnricher>(new Diagnostics.GracefulRestartEnricher(context));
     }
 
-    /// <summary>
-    /// True when another server replaced Kestrel, as TestServer does under WebApplicationFactory
-    /// (which registers it through a factory method); a master or child needs Kestrel.
-    /// </summary>
-    private static bool IsUnderTestServer(IServiceCollection services)
+    /// <summary>Removes the pending marker and the guards: from here on the role is applied.</summary>
+    private void RemoveGuards(IServiceCollection services)
     {
-        var server = services.LastOrDefault(d => d.ServiceType == typeof(IServer) && !d.IsKeyedService);
-        if (server is null)
+        for (int i = services.Count - 1; i >= 0; i--)
         {
-            return false;
-        }
+            var descriptor = services[i];
+            if (descriptor.IsKeyedService)
+            {
+                continue;
+            }
 
-        var type = server.ImplementationType
-            ?? server.ImplementationInstance?.GetType()
-            ?? server.ImplementationFactory?.Method.ReturnType;
-        return type is null || type.FullName != KestrelServerTypeName;
+            if (descriptor.ImplementationInstance == this
+                || descriptor.ServiceType == typeof(IGracefulRestartContext)
+                || descriptor.ImplementationType == typeof(NotAppliedGuard))
+            {
+                services.RemoveAt(i);
+            }
+        }
+    }
+
+    /// <summary>Stops the host at start when the role was never applied.</summary>
+    private sealed class NotAppliedGuard : IHostedService
+    {
+        public NotAppliedGuard() => throw new InvalidOperationException(NotAppliedMessage);
+
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     [SupportedOSPlatform("linux")]
     private static void ApplyMaster(IServiceCollection services, GracefulRestartOptions options)
     {
         // The master runs none of the app: no Kestrel, no middleware (both start from a hosted
-        // service), no background services. Only the supervisor.
-        for (int i = services.Count - 1; i >= 0; i--)
-        {
-            if (services[i].ServiceType == typeof(IHostedService))
-            {
-                services.RemoveAt(i);
-            }
-        }
+        // service), no background services. Only the supervisor, and the hosted services that must run there.
+        MasterServices.RemoveAppServices(services);
 
-        services.AddSingleton(ChildCommand.FromCurrentProcess());
+        services.AddSingleton(sp => ChildCommand.FromCurrentProcess(JournalConsole.ChildEnvironment(sp)));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<ServiceNotifier>()));
         services.AddMetrics();

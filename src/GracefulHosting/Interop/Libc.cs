@@ -50,6 +50,9 @@ internal static partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "kill", SetLastError = true)]
     private static partial int KillProcess(int pid, int sig);
 
+    [LibraryImport(LibraryName, EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial nint RealPathNative(string path, nint resolved);
+
     /// <summary>Returns the descriptor flags of <paramref name="fd"/>, or -1 with errno set.</summary>
     public static int GetDescriptorFlags(int fd) => FcntlInt(fd, F_GETFD, 0);
 
@@ -106,4 +109,23 @@ internal static partial class Libc
 
     /// <summary>Sends a signal; returns errno, 0 on success.</summary>
     public static int Kill(int pid, int signal) => KillProcess(pid, signal) == -1 ? Marshal.GetLastPInvokeError() : 0;
+
+    /// <summary>The absolute path of <paramref name="path"/> with every symbolic link resolved, or null if it does not exist.</summary>
+    public static unsafe string? RealPath(string path)
+    {
+        nint resolved = RealPathNative(path, 0);
+        if (resolved == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved);
+        }
+        finally
+        {
+            NativeMemory.Free((void*)resolved);
+        }
+    }
 }

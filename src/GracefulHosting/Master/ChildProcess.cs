@@ -103,6 +103,11 @@ internal sealed class ChildProcess : IDisposable
                 startInfo.Environment.Remove(name);
             }
 
+            foreach (var (name, value) in command.Environment)
+            {
+                startInfo.Environment[name] = value;
+            }
+
             startInfo.Environment[ChildMarker.VariableName] = marker.Format();
 
             Process process;

@@ -19,13 +19,29 @@ internal static class ExampleApp
     }
 
     /// <summary>Copies the example's output into <paramref name="directory"/> (created if missing).</summary>
-    public static void CopyTo(string directory)
+    public static void CopyTo(string directory) => CopyDirectory(OutputDirectory, directory);
+
+    /// <summary>The build output of a test app in <c>test/Apps/&lt;name&gt;</c>, built with the solution in this configuration.</summary>
+    public static string TestAppOutput(string name)
     {
-        foreach (string file in Directory.EnumerateFiles(OutputDirectory, "*", SearchOption.AllDirectories))
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        string output = Path.Combine(RepositoryRoot, "test", "Apps", name, "bin", testOutput.Parent!.Name, testOutput.Name);
+        if (!File.Exists(Path.Combine(output, name + ".dll")))
         {
-            string target = Path.Combine(directory, Path.GetRelativePath(OutputDirectory, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
+            throw new InvalidOperationException($"The test app {name} is not built at {output}; build GracefulHosting.sln.");
+        }
+
+        return output;
+    }
+
+    /// <summary>Copies every file under <paramref name="source"/> into <paramref name="target"/>.</summary>
+    public static void CopyDirectory(string source, string target)
+    {
+        foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            string destination = Path.Combine(target, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination);
         }
     }
 

@@ -50,7 +50,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         IDictionary<string, string?>? environment = null, bool defaultEndpoint = true, IReadOnlyList<string>? launcher = null,
         string app = "HelloGraceful")
     {
-        appDirectory ??= ExampleApp.OutputDirectory;
+        appDirectory ??= app == "HelloGraceful" ? ExampleApp.OutputDirectory : ExampleApp.TestAppOutput(app);
         var startInfo = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet")
         {
             WorkingDirectory = appDirectory,

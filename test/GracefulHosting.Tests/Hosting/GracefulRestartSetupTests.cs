@@ -160,7 +160,7 @@ public class GracefulRestartSetupTests
         Assert.Equal(before, builder.Services.Take(before.Count));
         // Only the role and the log enricher are added.
         Assert.Equal(
-            [typeof(GracefulRestartContext), typeof(Serilog.Core.ILogEventEnricher)],
+            [typeof(GracefulRestartContext), typeof(IGracefulRestartContext), typeof(Serilog.Core.ILogEventEnricher)],
             builder.Services.Skip(before.Count).Select(d => d.ServiceType));
     }
 
@@ -210,20 +210,6 @@ public class GracefulRestartSetupTests
 
     private static void AssertNoChildMarker() =>
         Assert.True(string.IsNullOrEmpty(Environment.GetEnvironmentVariable(ChildMarker.VariableName)), "the test process must not look like a child");
-
-    private sealed class FakeServer : IServer
-    {
-        public IFeatureCollection Features { get; } = new FeatureCollection();
-
-        public Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken)
-            where TContext : notnull => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public void Dispose()
-        {
-        }
-    }
 
     private sealed class FakeHostedService : BackgroundService
     {

@@ -4,8 +4,8 @@ namespace GracefulHosting.Tests.Hosting;
 
 public class RoleDetectorTests
 {
-    private static readonly RoleInputs PlainLinux = new(IsLinux: true, HasChildMarker: false, UnderTestServer: false);
-    private static readonly RoleInputs LinuxChild = new(IsLinux: true, HasChildMarker: true, UnderTestServer: false);
+    private static readonly RoleInputs PlainLinux = new(IsLinux: true, HasChildMarker: false, KestrelServes: true, RunByAnotherProgram: false);
+    private static readonly RoleInputs LinuxChild = PlainLinux with { HasChildMarker = true };
 
     private static GracefulRestartOptions Options(GracefulRestartMode mode = GracefulRestartMode.Auto, bool enabled = true) =>
         new() { Mode = mode, Enabled = enabled };
@@ -54,8 +54,7 @@ public class RoleDetectorTests
     [InlineData(GracefulRestartMode.Direct, true)]
     public void Detect_EnabledFalse_DisabledEvenWithMarker(GracefulRestartMode mode, bool marker)
     {
-        var inputs = new RoleInputs(IsLinux: true, HasChildMarker: marker, UnderTestServer: false);
-        Assert.Equal(GracefulRestartRole.Disabled, RoleDetector.Detect(Options(mode, enabled: false), inputs));
+        Assert.Equal(GracefulRestartRole.Disabled, RoleDetector.Detect(Options(mode, enabled: false), PlainLinux with { HasChildMarker = marker }));
     }
 
     [Theory]
@@ -63,38 +62,42 @@ public class RoleDetectorTests
     [InlineData(true)]
     public void Detect_ModeDisabled_DisabledEvenWithMarker(bool marker)
     {
-        var inputs = new RoleInputs(IsLinux: true, HasChildMarker: marker, UnderTestServer: false);
-        Assert.Equal(GracefulRestartRole.Disabled, RoleDetector.Detect(Options(GracefulRestartMode.Disabled), inputs));
+        Assert.Equal(GracefulRestartRole.Disabled, RoleDetector.Detect(Options(GracefulRestartMode.Disabled), PlainLinux with { HasChildMarker = marker }));
+    }
+
+    public static TheoryData<string, GracefulRestartMode, bool> DisablingFacts()
+    {
+        var data = new TheoryData<string, GracefulRestartMode, bool>();
+        foreach (string fact in new[] { "not Linux", "no Kestrel", "run by another program" })
+        {
+            foreach (var mode in new[] { GracefulRestartMode.Auto, GracefulRestartMode.Master, GracefulRestartMode.Direct })
+            {
+                data.Add(fact, mode, false);
+                data.Add(fact, mode, true);
+            }
+        }
+
+        return data;
     }
 
     [Theory]
-    [InlineData(GracefulRestartMode.Auto, false)]
-    [InlineData(GracefulRestartMode.Master, false)]
-    [InlineData(GracefulRestartMode.Direct, false)]
-    [InlineData(GracefulRestartMode.Auto, true)]
-    [InlineData(GracefulRestartMode.Master, true)]
-    public void Detect_UnderTestServer_DisabledWhateverTheMode(GracefulRestartMode mode, bool marker)
+    [MemberData(nameof(DisablingFacts))]
+    public void Detect_DisablingFact_DisabledWhateverTheModeAndMarker(string fact, GracefulRestartMode mode, bool marker)
     {
-        var inputs = new RoleInputs(IsLinux: true, HasChildMarker: marker, UnderTestServer: true);
-        Assert.Equal(GracefulRestartRole.Disabled, RoleDetector.Detect(Options(mode), inputs));
-    }
+        var inputs = fact switch
+        {
+            "not Linux" => PlainLinux with { IsLinux = false },
+            "no Kestrel" => PlainLinux with { KestrelServes = false },
+            _ => PlainLinux with { RunByAnotherProgram = true },
+        };
 
-    [Theory]
-    [InlineData(GracefulRestartMode.Auto, false)]
-    [InlineData(GracefulRestartMode.Master, false)]
-    [InlineData(GracefulRestartMode.Direct, false)]
-    [InlineData(GracefulRestartMode.Auto, true)]
-    [InlineData(GracefulRestartMode.Master, true)]
-    public void Detect_NotLinux_DisabledWhateverTheMode(GracefulRestartMode mode, bool marker)
-    {
-        var inputs = new RoleInputs(IsLinux: false, HasChildMarker: marker, UnderTestServer: false);
-        Assert.Equal(GracefulRestartRole.Disabled, RoleDetector.Detect(Options(mode), inputs));
+        Assert.Equal(GracefulRestartRole.Disabled, RoleDetector.Detect(Options(mode), inputs with { HasChildMarker = marker }));
     }
 
     [Fact]
     public void Detect_EveryDisablingFactAtOnce_Disabled()
     {
-        var inputs = new RoleInputs(IsLinux: false, HasChildMarker: true, UnderTestServer: true);
+        var inputs = new RoleInputs(IsLinux: false, HasChildMarker: true, KestrelServes: false, RunByAnotherProgram: true);
         Assert.Equal(GracefulRestartRole.Disabled, RoleDetector.Detect(Options(GracefulRestartMode.Disabled, enabled: false), inputs));
     }
 }

@@ -1,0 +1,48 @@
+using System.Globalization;
+using GracefulHosting.IntegrationTests.Infrastructure;
+
+namespace GracefulHosting.IntegrationTests.RealApps;
+
+/// <summary>Steps shared by the tests of the apps in <c>test/Apps</c>.</summary>
+internal static class RealAppScenario
+{
+    /// <summary>The pid of the master, from its own start-up line (it differs from the started pid under a launcher).</summary>
+    public static async Task<int> MasterPidAsync(MasterProcess master)
+    {
+        var match = await master.WaitForLineAsync(@"Graceful restart master (\d+) owns");
+        return int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Sends SIGHUP to <paramref name="masterPid"/> while two keep-alive clients request <c>/</c>, waits
+    /// until <paramref name="generation"/> serves and the old one has exited, and returns the load's record.
+    /// </summary>
+    public static async Task<KeepAliveBodyLoad> RestartUnderLoadAsync(MasterProcess master, int masterPid, Uri address, int generation)
+    {
+        var load = new KeepAliveBodyLoad(address, clients: 2);
+        try
+        {
+            await Task.Delay(200);
+            Native.Kill(masterPid, Native.SIGHUP);
+            int pid = await master.WaitForRestartAsync(generation);
+            await master.WaitForLineAsync($@"Child generation {generation - 1} \(pid \d+\) exited");
+            using var probe = Http.CreateClient(address);
+            await Http.WaitForPidAsync(probe, p => p == pid, TimeSpan.FromSeconds(15));
+            await Task.Delay(200);
+        }
+        finally
+        {
+            await load.StopAsync();
+        }
+
+        return load;
+    }
+
+    /// <summary>The pids named by lines matching <paramref name="pattern"/>, whose first group is a pid.</summary>
+    public static HashSet<int> PidsIn(MasterProcess master, string pattern) =>
+        master.Lines
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, pattern))
+            .Where(m => m.Success)
+            .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))
+            .ToHashSet();
+}
