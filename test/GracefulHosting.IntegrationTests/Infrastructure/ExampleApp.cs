@@ -21,11 +21,11 @@ internal static class ExampleApp
     /// <summary>Copies the example's output into <paramref name="directory"/> (created if missing).</summary>
     public static void CopyTo(string directory) => CopyDirectory(OutputDirectory, directory);
 
-    /// <summary>The build output of a test app in <c>test/Apps/&lt;name&gt;</c>, built with the solution in this configuration.</summary>
+    /// <summary>The build output of a test app in <c>test/apps/&lt;name&gt;</c>, built with the solution in this configuration.</summary>
     public static string TestAppOutput(string name)
     {
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        string output = Path.Combine(RepositoryRoot, "test", "Apps", name, "bin", testOutput.Parent!.Name, testOutput.Name);
+        string output = Path.Combine(RepositoryRoot, "test", "apps", name, "bin", testOutput.Parent!.Name, testOutput.Name);
         if (!File.Exists(Path.Combine(output, name + ".dll")))
         {
             throw new InvalidOperationException($"The test app {name} is not built at {output}; build GracefulHosting.sln.");

@@ -3,7 +3,7 @@ using GracefulHosting.IntegrationTests.Infrastructure;
 
 namespace GracefulHosting.IntegrationTests.RealApps;
 
-/// <summary>Steps shared by the tests of the apps in <c>test/Apps</c>.</summary>
+/// <summary>Steps shared by the tests of the apps in <c>test/apps</c>.</summary>
 internal static class RealAppScenario
 {
     /// <summary>The pid of the master, from its own start-up line (it differs from the started pid under a launcher).</summary>
