@@ -2,6 +2,7 @@ using System.IO.Pipes;
 using System.Net;
 using System.Net.Sockets;
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests.Faults;
 
@@ -15,8 +16,8 @@ namespace GracefulHosting.IntegrationTests.Faults;
 /// as the master does, so the process inherits it under the same number. In the serial collection no
 /// other test starts a process meanwhile that could inherit it too.
 /// </remarks>
-[Collection(SerialFaultCollection.Name)]
-public sealed class ChildMarkerFaultTests
+[Collection(SerialCollection.Name)]
+public sealed class ChildMarkerFaultTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData("bound TCP socket", "is a socket that is not listening.")]
@@ -53,12 +54,12 @@ public sealed class ChildMarkerFaultTests
     }
 
     /// <summary>Starts the app with the marker, letting it inherit <paramref name="fd"/> under the same number.</summary>
-    private static MasterProcess StartInheriting(int fd, string marker)
+    private MasterProcess StartInheriting(int fd, string marker)
     {
         Proc.SetCloseOnExec(fd, closeOnExec: false);
         try
         {
-            return MasterProcess.Start(environment: new Dictionary<string, string?> { ["GRACEFULHOSTING_CHILD"] = marker, ["DOTNET_DbgEnableMiniDump"] = "0" });
+            return MasterProcess.Start(environment: new Dictionary<string, string?> { ["GRACEFULHOSTING_CHILD"] = marker, ["DOTNET_DbgEnableMiniDump"] = "0" }, output: output);
         }
         finally
         {

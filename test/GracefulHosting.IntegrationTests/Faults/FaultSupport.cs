@@ -9,16 +9,10 @@ using GracefulHosting.IntegrationTests.Infrastructure;
 
 namespace GracefulHosting.IntegrationTests.Faults;
 
-/// <summary>
-/// Fault tests whose bounds are about time (a replacement within 1 s, an exit within 2 s), that
-/// sample /proc at a high rate, or that briefly make a descriptor of the test process inheritable.
-/// They run alone, after the parallel tests, so other tests neither steal their CPU nor start
-/// processes that could inherit a descriptor meant for one of them.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class SerialFaultCollection
+/// <summary>The name the fault tests use for <see cref="SerialCollection"/>.</summary>
+public static class SerialFaultCollection
 {
-    public const string Name = "Faults (serial)";
+    public const string Name = SerialCollection.Name;
 }
 
 /// <summary>What the fault tests read about processes: /proc fd tables, memory, unix sockets and log times.</summary>

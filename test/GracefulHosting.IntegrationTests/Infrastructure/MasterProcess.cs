@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// A real HelloGraceful process started by a test (normally a master), with its log lines.
-/// Dispose kills it and every descendant by pid, even when the test failed.
+/// Dispose kills it and every descendant by pid, even when the test failed, and writes the whole
+/// log to the test's output, which the test runner prints for every test that fails.
 /// </summary>
 internal sealed partial class MasterProcess : IAsyncDisposable
 {
@@ -17,10 +19,13 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     private readonly SemaphoreSlim _lineAdded = new(0);
     private readonly HashSet<int> _knownPids = [];
     private readonly Lock _lock = new();
+    private readonly ITestOutputHelper? _output;
+    private int _closedStreams;
 
-    private MasterProcess(Process process)
+    private MasterProcess(Process process, ITestOutputHelper? output)
     {
         _process = process;
+        _output = output;
         Pid = process.Id;
         _process.OutputDataReceived += (_, e) => OnLine(e.Data);
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
@@ -39,9 +44,14 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts <c>dotnet HelloGraceful.dll</c> in <paramref name="appDirectory"/> on a free port of 127.0.0.1.</summary>
-    /// <remarks>With <c>launcher</c>, a command that execs the app (such as <c>systemd-socket-activate -l ...</c>) runs first.</remarks>
+    /// <remarks>
+    /// With <c>launcher</c>, a command that execs the app (such as <c>systemd-socket-activate -l ...</c>) runs first.
+    /// With <c>output</c>, the process's log goes to the test's output when it is disposed, so that a failing
+    /// test shows it whatever assertion failed.
+    /// </remarks>
     public static MasterProcess Start(string? appDirectory = null, IEnumerable<string>? arguments = null,
-        IDictionary<string, string?>? environment = null, bool defaultEndpoint = true, IReadOnlyList<string>? launcher = null)
+        IDictionary<string, string?>? environment = null, bool defaultEndpoint = true, IReadOnlyList<string>? launcher = null,
+        ITestOutputHelper? output = null)
     {
         appDirectory ??= ExampleApp.OutputDirectory;
         var startInfo = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet")
@@ -87,13 +97,21 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             }
         }
 
-        return new MasterProcess(Process.Start(startInfo)!);
+        return new MasterProcess(Process.Start(startInfo)!, output);
     }
+
+    /// <summary>
+    /// True once standard output and standard error have both ended: the process and every child that
+    /// shared them have exited, so no line will come any more.
+    /// </summary>
+    public bool OutputEnded => Volatile.Read(ref _closedStreams) == 2;
 
     private void OnLine(string? line)
     {
         if (line is null)
         {
+            Interlocked.Increment(ref _closedStreams);
+            _lineAdded.Release();
             return;
         }
 
@@ -116,10 +134,18 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         while (true)
         {
+            // Read before the lines: once the output has ended, the lines read after it are all there will be.
+            bool ended = OutputEnded;
             var matches = _lines.Select(l => regex.Match(l)).Where(m => m.Success).Skip(skip).ToList();
             if (matches.Count > 0)
             {
                 return matches[0];
+            }
+
+            if (ended)
+            {
+                throw new TimeoutException($"No log line matched /{pattern}/, and none will: the process has exited " +
+                    $"(exit code {(_process.HasExited ? _process.ExitCode : "unknown")}) and so has every child that shared its output. Output:\n{Output}");
             }
 
             var left = deadline - DateTime.UtcNow;
@@ -201,8 +227,27 @@ internal sealed partial class MasterProcess : IAsyncDisposable
 
         await WaitForExitAsync(TimeSpan.FromSeconds(10));
         await RemoveRuntimeLeftoversAsync(pids, killed);
+        WriteLogToTestOutput();
         _process.Dispose();
         _lineAdded.Dispose();
+    }
+
+    private void WriteLogToTestOutput()
+    {
+        if (_output is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _output.WriteLine($"---- log of process {Pid} ({_lines.Count} lines) ----");
+            _output.WriteLine(Output);
+        }
+        catch (InvalidOperationException)
+        {
+            // Disposed after its test ended: there is no output to write to any more.
+        }
     }
 
     /// <summary>

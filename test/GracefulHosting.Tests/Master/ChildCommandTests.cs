@@ -1,3 +1,4 @@
+using System.Runtime.Versioning;
 using System.Text;
 using GracefulHosting.Master;
 
@@ -51,14 +52,10 @@ public class ChildCommandTests
         Assert.Equal(["app", "--name=Grüße 日本 🚀"], ChildCommand.ParseCmdline(bytes));
     }
 
-    [Fact]
+    [LinuxFact]
+    [SupportedOSPlatform("linux")]
     public void FromCurrentProcess_OnLinux_MatchesThisProcess()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var command = ChildCommand.FromCurrentProcess();
 
         Assert.False(string.IsNullOrEmpty(command.FileName));
