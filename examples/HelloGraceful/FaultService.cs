@@ -39,8 +39,8 @@ public sealed partial class FaultService(IOptions<HelloOptions> options, IHostAp
     {
         if (options.Value.IgnoreSigterm && OperatingSystem.IsLinux())
         {
-            LogFault(logger, "IgnoreSigterm: SIGTERM is ignored from now on");
             Signal(SIGTERM, SIG_IGN);
+            LogFault(logger, "IgnoreSigterm: SIGTERM is ignored from now on");
         }
 
         int crashAfter = options.Value.CrashAfterMilliseconds;

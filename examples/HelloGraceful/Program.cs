@@ -31,6 +31,19 @@ try
         await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(ms, 0, 600_000)));
         return $"Slow hello after {ms} ms, {pidText}\n";
     });
+    // Counts the bytes of an uploaded body: an upload under way finishes even while its generation drains.
+    app.MapPost("/upload", async (HttpRequest request) =>
+    {
+        long received = 0;
+        var buffer = new byte[64 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(buffer)) > 0)
+        {
+            received += read;
+        }
+
+        return $"Received {received} bytes, {pidText}\n";
+    });
 
     app.Run();
     return 0;

@@ -96,49 +96,4 @@ public sealed class SighupStormTests(ITestOutputHelper output)
     }
 
     private static int Count(MasterProcess master, string pattern) => Faulty.Matches(master, pattern).Count;
-
-    /// <summary>A thread that counts the live children of a process about every millisecond until stopped.</summary>
-    private sealed class GenerationSampler : IDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Thread _thread;
-        private int _samples;
-        private int _maxAlive;
-        private string? _overTwo;
-
-        public GenerationSampler(int pid)
-        {
-            _thread = new Thread(() =>
-            {
-                while (!_stop.IsCancellationRequested)
-                {
-                    var alive = Proc.LiveChildren(pid);
-                    _samples++;
-                    _maxAlive = Math.Max(_maxAlive, alive.Count);
-                    if (alive.Count > 2)
-                    {
-                        _overTwo ??= $"{alive.Count} generations alive at once: {string.Join(", ", alive)}";
-                    }
-
-                    Thread.Sleep(1);
-                }
-            })
-            { IsBackground = true, Name = "generation sampler" };
-            _thread.Start();
-        }
-
-        /// <summary>Stops sampling; returns the number of samples, the most children alive at once, and the first sample with more than two.</summary>
-        public (int Samples, int MaxAlive, string? OverTwo) Stop()
-        {
-            _stop.Cancel();
-            _thread.Join();
-            return (_samples, _maxAlive, _overTwo);
-        }
-
-        public void Dispose()
-        {
-            Stop();
-            _stop.Dispose();
-        }
-    }
 }

@@ -29,7 +29,7 @@ public sealed class SigtermDuringRestartTests(ITestOutputHelper output)
         Assert.True(master.HasLine($@"Child generation 2 \(pid {starting}\) failed to start: the master is stopping; it is killed"), master.Output);
         Assert.True(master.HasLine($@"Child generation 1 \(pid {serving}\) exited: exit code 0"), master.Output);
         Assert.True(master.HasLine("Master stopped"), master.Output);
-        AssertNothingLeft(master, [serving, starting], address.Port);
+        Faulty.AssertNothingLeft(master, [serving, starting], address.Port);
     }
 
     /// <remarks>
@@ -61,19 +61,6 @@ public sealed class SigtermDuringRestartTests(ITestOutputHelper output)
         Assert.Equal(0, master.ExitCode);
         Assert.True(master.HasLine($@"Child generation 1 \(pid {oldPid}\) exited: exit code 0"), master.Output);
         Assert.True(master.HasLine($@"Child generation 2 \(pid {newPid}\) exited: exit code 0"), master.Output);
-        AssertNothingLeft(master, [oldPid, newPid], address.Port);
-    }
-
-    private static void AssertNothingLeft(MasterProcess master, int[] children, int port)
-    {
-        // The master reaped its children before it exited: no process, not even a zombie, and the port is free.
-        foreach (int pid in children)
-        {
-            Assert.Null(Native.ProcState(pid));
-        }
-
-        var survivors = master.AllPids().Where(Native.IsAlive).ToList();
-        Assert.True(survivors.Count == 0, $"processes left behind: {string.Join(", ", survivors)}");
-        Assert.True(Proc.CanListenOn(port), $"port {port} must be free after the master exits");
+        Faulty.AssertNothingLeft(master, [oldPid, newPid], address.Port);
     }
 }
