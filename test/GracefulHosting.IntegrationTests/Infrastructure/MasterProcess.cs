@@ -111,7 +111,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         if (line is null)
         {
             Interlocked.Increment(ref _closedStreams);
-            _lineAdded.Release();
+            SignalLineAdded();
             return;
         }
 
@@ -124,7 +124,19 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             }
         }
 
-        _lineAdded.Release();
+        SignalLineAdded();
+    }
+
+    private void SignalLineAdded()
+    {
+        try
+        {
+            _lineAdded.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Output that arrives after dispose (a descendant that kept the pipe open) has no reader left.
+        }
     }
 
     /// <summary>Waits for a log line matching <paramref name="pattern"/> and returns its match.</summary>
