@@ -39,14 +39,15 @@ public sealed partial class FaultService(IOptions<HelloOptions> options, IHostAp
     {
         if (options.Value.IgnoreSigterm && OperatingSystem.IsLinux())
         {
-            LogFault(logger, "IgnoreSigterm: SIGTERM is ignored from now on");
             Signal(SIGTERM, SIG_IGN);
+            LogFault(logger, "IgnoreSigterm: SIGTERM is ignored from now on");
         }
 
         int crashAfter = options.Value.CrashAfterMilliseconds;
         if (crashAfter > 0)
         {
-            // Counted from ApplicationStarted, when the app serves (and, in a child, reports READY=1).
+            // Counted from ApplicationStarted, when Kestrel accepts. A child reports READY=1 then, or after
+            // its warm-up requests if GracefulRestart:WarmupPath is set.
             lifetime.ApplicationStarted.Register(() => new Thread(() =>
             {
                 Thread.Sleep(crashAfter);

@@ -38,7 +38,6 @@ try
         await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(ms, 0, 600_000)));
         return $"Slow hello after {ms} ms, {pidText}\n";
     });
-
     // Long-lived connections, written as any app writes them: the library tells them to go when this
     // generation drains (WebSocket close 1001, the event stream ended), and the clients reconnect to
     // the next one.

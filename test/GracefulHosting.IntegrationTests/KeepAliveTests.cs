@@ -1,17 +1,18 @@
 using System.Net;
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests;
 
 /// <summary>The keep-alive race: restarts must not lose requests sent on reused connections.</summary>
-public sealed class KeepAliveTests
+public sealed class KeepAliveTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Sighup_FiveRestartsUnderTenKeepAliveClients_NoRequestFails()
     {
-        await using var master = MasterProcess.Start();
+        await using var master = MasterProcess.Start(output: output);
         var address = await master.WaitForAddressAsync();
-        await master.WaitForReadyAsync(1);
+        int firstPid = await master.WaitForReadyAsync(1);
         var server = new IPEndPoint(IPAddress.Parse(address.Host), address.Port);
 
         using var stop = new CancellationTokenSource();
@@ -51,15 +52,16 @@ public sealed class KeepAliveTests
             return client.Connections;
         })).ToList();
 
+        // Each generation serves the clients before the next restart, and the last one after its predecessor exited.
+        await WaitUntilServedByAsync(pids, firstPid, failures);
         for (int generation = 2; generation <= 6; generation++)
         {
-            await Task.Delay(400);
             master.Signal(Native.SIGHUP);
-            await master.WaitForRestartAsync(generation);
+            int pid = await master.WaitForRestartAsync(generation);
             await master.WaitForLineAsync(@"Child generation \d+ \(pid \d+\) exited", skip: generation - 2);
+            await WaitUntilServedByAsync(pids, pid, failures);
         }
 
-        await Task.Delay(400);
         await stop.CancelAsync();
         int[] connections = await Task.WhenAll(clients);
 
@@ -75,9 +77,9 @@ public sealed class KeepAliveTests
     {
         // HTTP/2 over cleartext (prior knowledge). A draining generation sends GOAWAY; a conforming
         // client moves to a new connection and re-sends streams the server refused as unprocessed.
-        await using var master = MasterProcess.Start(arguments: ["--Kestrel:Endpoints:Http:Protocols=Http2"]);
+        await using var master = MasterProcess.Start(arguments: ["--Kestrel:Endpoints:Http:Protocols=Http2"], output: output);
         var address = await master.WaitForAddressAsync();
-        await master.WaitForReadyAsync(1);
+        int firstPid = await master.WaitForReadyAsync(1);
         using var client = new HttpClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = true })
         {
             BaseAddress = address,
@@ -121,19 +123,41 @@ public sealed class KeepAliveTests
             }
         })).ToList();
 
+        await WaitUntilServedByAsync(pids, firstPid, failures);
         for (int generation = 2; generation <= 4; generation++)
         {
-            await Task.Delay(400);
             master.Signal(Native.SIGHUP);
-            await master.WaitForRestartAsync(generation);
+            int pid = await master.WaitForRestartAsync(generation);
+            await WaitUntilServedByAsync(pids, pid, failures);
         }
 
-        await Task.Delay(400);
         await stop.CancelAsync();
         await Task.WhenAll(workers);
 
         Assert.Empty(failures);
         Assert.True(succeeded > 200, $"only {succeeded} requests succeeded");
         Assert.Equal(4, pids.Count);
+    }
+
+    private static async Task WaitUntilServedByAsync(HashSet<int> pids, int pid, object gate)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            lock (gate)
+            {
+                if (pids.Contains(pid))
+                {
+                    return;
+                }
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"pid {pid} served no client within 15 s");
+            }
+
+            await Task.Delay(10);
+        }
     }
 }

@@ -1,14 +1,16 @@
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests;
 
 /// <summary>Configuration sources, warm-up, coalescing and the exit deadline, with real processes.</summary>
-public sealed class LifecycleTests
+[Collection(SerialCollection.Name)]
+public sealed class LifecycleTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Disabled_EnabledFalse_AppServesInItsOwnProcessWithoutChildren()
     {
-        await using var app = MasterProcess.Start(arguments: ["--GracefulRestart:Enabled=false"]);
+        await using var app = MasterProcess.Start(arguments: ["--GracefulRestart:Enabled=false"], output: output);
         var match = await app.WaitForLineAsync(@"Now listening on: (http://\S+)");
         using var client = Http.CreateClient(new Uri(match.Groups[1].Value));
 
@@ -25,8 +27,8 @@ public sealed class LifecycleTests
         using var copy = ExampleApp.CopyToTemp();
         ExampleApp.RemoveKestrelSection(copy.Path);
         await using var master = source == "argument"
-            ? MasterProcess.Start(copy.Path, ["--urls=http://127.0.0.1:0"], defaultEndpoint: false)
-            : MasterProcess.Start(copy.Path, environment: new Dictionary<string, string?> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:0" }, defaultEndpoint: false);
+            ? MasterProcess.Start(copy.Path, ["--urls=http://127.0.0.1:0"], defaultEndpoint: false, output: output)
+            : MasterProcess.Start(copy.Path, environment: new Dictionary<string, string?> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:0" }, defaultEndpoint: false, output: output);
 
         await master.WaitForLineAsync(@"Listening on \S+ for http://127\.0\.0\.1:0 \(fd \d+, from urls\)");
         var address = await master.WaitForAddressAsync();
@@ -38,7 +40,7 @@ public sealed class LifecycleTests
     [Fact]
     public async Task Child_Warmup_NotReadyUntilWarmupEnds()
     {
-        await using var master = MasterProcess.Start(arguments: ["--HelloGraceful:WarmupMilliseconds=2000"]);
+        await using var master = MasterProcess.Start(arguments: ["--HelloGraceful:WarmupMilliseconds=2000"], output: output);
         var ready = await master.WaitForLineAsync(@"Child generation 1 \(pid \d+\) is ready after (\d+) ms");
 
         Assert.True(int.Parse(ready.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 2000);
@@ -47,7 +49,7 @@ public sealed class LifecycleTests
     [Fact]
     public async Task Sighup_ManyDuringOneRestart_CoalescedIntoOneMore()
     {
-        await using var master = MasterProcess.Start(arguments: ["--HelloGraceful:WarmupMilliseconds=1500"]);
+        await using var master = MasterProcess.Start(arguments: ["--HelloGraceful:WarmupMilliseconds=1500"], output: output);
         var address = await master.WaitForAddressAsync();
         await master.WaitForReadyAsync(1);
 
@@ -74,7 +76,7 @@ public sealed class LifecycleTests
             "--GracefulRestart:ExitTimeout=00:00:02",
             "--GracefulRestart:DrainQuietPeriod=00:00:00.200",
             "--HelloGraceful:StopDelayMilliseconds=600000",
-        ]);
+        ], output: output);
         await master.WaitForAddressAsync();
         int oldPid = await master.WaitForReadyAsync(1);
 

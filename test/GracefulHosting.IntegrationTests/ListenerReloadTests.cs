@@ -1,25 +1,28 @@
 using System.Net;
 using System.Net.Sockets;
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests;
 
 /// <summary>On SIGHUP the master re-reads the endpoints: it binds new ones and closes removed ones.</summary>
-public sealed class ListenerReloadTests
+public sealed class ListenerReloadTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Sighup_PortChangedInAppsettings_NewPortServesAndOldPortServesUntilTheSwitch()
     {
         using var copy = ExampleApp.CopyToTemp();
-        int oldPort = ProcNet.FreeLoopbackPort();
-        int newPort = ProcNet.FreeLoopbackPort();
-        SetEndpoint(copy.Path, $"http://127.0.0.1:{oldPort}");
+        SetEndpoint(copy.Path, "http://127.0.0.1:0");
         // A slow warm-up keeps the new generation from serving for a while, so the switch is observable.
-        await using var master = MasterProcess.Start(copy.Path, ["--GracefulRestart:WarmupPath=/slow?ms=1500"], defaultEndpoint: false);
+        await using var master = MasterProcess.Start(copy.Path, ["--GracefulRestart:WarmupPath=/slow?ms=1500"], defaultEndpoint: false, output: output);
+        int oldPort = (await master.WaitForAddressAsync()).Port;
         int oldPid = await master.WaitForReadyAsync(1);
         using var oldClient = Http.CreateClient(new Uri($"http://127.0.0.1:{oldPort}/"));
         Assert.Equal(oldPid, await Http.GetPidAsync(oldClient));
 
+        // The new URL needs a port number; the test holds it until the master has bound it.
+        using var held = new HeldPort();
+        int newPort = held.Port;
         SetEndpoint(copy.Path, $"http://127.0.0.1:{newPort}");
         master.Signal(Native.SIGHUP);
         await master.WaitForLineAsync($@"Listening on 127\.0\.0\.1:{newPort} for http://127\.0\.0\.1:{newPort}");
@@ -34,7 +37,7 @@ public sealed class ListenerReloadTests
         Assert.Equal(newPid, await Http.GetPidAsync(newClient));
         Assert.DoesNotContain(oldPort, ProcNet.ListeningSockets(newPid).Values.Select(e => e.Port));
 
-        await master.WaitForLineAsync($@"Closed listener 127\.0\.0\.1:{oldPort} for http://127\.0\.0\.1:{oldPort}");
+        await master.WaitForLineAsync($@"Closed listener 127\.0\.0\.1:{oldPort} for http://127\.0\.0\.1:0");
         Assert.Equal([newPort], ProcNet.ListeningSockets(master.Pid).Values.Select(e => e.Port).ToArray());
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         var refused = await Assert.ThrowsAsync<SocketException>(() => probe.ConnectAsync(IPAddress.Loopback, oldPort));
@@ -45,13 +48,13 @@ public sealed class ListenerReloadTests
     public async Task Sighup_NewPortAlreadyInUse_RolledBackAndOldPortKeepsServing()
     {
         using var copy = ExampleApp.CopyToTemp();
-        int oldPort = ProcNet.FreeLoopbackPort();
         using var blocker = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         blocker.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         blocker.Listen();
         int busyPort = ((IPEndPoint)blocker.LocalEndPoint!).Port;
-        SetEndpoint(copy.Path, $"http://127.0.0.1:{oldPort}");
-        await using var master = MasterProcess.Start(copy.Path, defaultEndpoint: false);
+        SetEndpoint(copy.Path, "http://127.0.0.1:0");
+        await using var master = MasterProcess.Start(copy.Path, defaultEndpoint: false, output: output);
+        int oldPort = (await master.WaitForAddressAsync()).Port;
         int oldPid = await master.WaitForReadyAsync(1);
 
         SetEndpoint(copy.Path, $"http://127.0.0.1:{busyPort}");

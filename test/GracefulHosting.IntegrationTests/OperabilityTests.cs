@@ -1,16 +1,17 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests;
 
 /// <summary>Logs, health and what operators see, with real processes.</summary>
-public sealed partial class OperabilityTests
+public sealed partial class OperabilityTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Logs_EveryEventCarriesPidRoleAndGeneration()
     {
-        await using var master = MasterProcess.Start();
+        await using var master = MasterProcess.Start(output: output);
         await master.WaitForAddressAsync();
         int first = await master.WaitForReadyAsync(1);
         master.Signal(Native.SIGHUP);
@@ -35,7 +36,7 @@ public sealed partial class OperabilityTests
             $"--Serilog:WriteTo:1:Args:path={log}",
             "--Serilog:WriteTo:1:Args:shared=true",
             "--Serilog:WriteTo:1:Args:outputTemplate={role}#{generation} pid {pid}: {Message:lj}{NewLine}",
-        ]);
+        ], output: output);
         await master.WaitForAddressAsync();
         int first = await master.WaitForReadyAsync(1);
         await WaitForFileLineAsync(log, $"child#1 pid {first}: ");
@@ -55,7 +56,7 @@ public sealed partial class OperabilityTests
     [Fact]
     public async Task HealthCheck_DrainingGeneration_ReportsUnhealthyOnItsOpenConnection()
     {
-        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:DrainQuietPeriod=00:00:05"]);
+        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:DrainQuietPeriod=00:00:05"], output: output);
         var address = await master.WaitForAddressAsync();
         int oldPid = await master.WaitForReadyAsync(1);
         using var connection = new KeepAliveClient(new IPEndPoint(IPAddress.Parse(address.Host), address.Port));

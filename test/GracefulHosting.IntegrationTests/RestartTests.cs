@@ -1,67 +1,80 @@
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests;
 
 /// <summary>Real master and child processes, real sockets on 127.0.0.1, real signals.</summary>
-public sealed class RestartTests
+public sealed class RestartTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Sighup_ThreeTimesUnderLoad_EachRestartChangesPidAndNoRequestFails()
     {
-        await using var master = MasterProcess.Start();
+        await using var master = MasterProcess.Start(output: output);
         var address = await master.WaitForAddressAsync();
         int firstPid = await master.WaitForReadyAsync(1);
 
         await using var load = new LoadClient(address, concurrency: 4);
+        await load.WaitForPidAsync(firstPid, TimeSpan.FromSeconds(15));
         var servedBy = new List<int> { firstPid };
         for (int generation = 2; generation <= 4; generation++)
         {
-            await Task.Delay(300);
             master.Signal(Native.SIGHUP);
             int pid = await master.WaitForRestartAsync(generation);
-            using var probe = Http.CreateClient(address);
-            await Http.WaitForPidAsync(probe, p => p == pid, TimeSpan.FromSeconds(15));
+            // Once the old generation has exited, every request goes to the new one.
+            await master.WaitForLineAsync($@"Child generation {generation - 1} \(pid {servedBy[^1]}\) exited");
+            await load.WaitForPidAsync(pid, TimeSpan.FromSeconds(15));
             servedBy.Add(pid);
         }
 
-        await Task.Delay(300);
         await load.StopAsync();
 
         Assert.Empty(load.Failures);
         Assert.True(load.Succeeded > 50, $"only {load.Succeeded} requests succeeded");
         Assert.Equal(4, servedBy.Distinct().Count());
         Assert.DoesNotContain(master.Pid, servedBy);
+        Assert.Equal(servedBy, load.Pids.Distinct());
         Assert.Equal(servedBy[^1], load.LastPid);
     }
 
     [Fact]
     public async Task Sighup_SlowRequestInFlight_CompletesWith200FromOldPid()
     {
-        await using var master = MasterProcess.Start();
+        await using var master = MasterProcess.Start(output: output);
         var address = await master.WaitForAddressAsync();
         int oldPid = await master.WaitForReadyAsync(1);
-        using var client = Http.CreateClient(address);
+        var server = Faults.Faulty.EndPoint(address);
+        using var slowClient = new KeepAliveClient(server);
 
-        var slow = Http.GetPidAsync(client, "/slow?ms=3000");
-        await Task.Delay(500);
+        // Long enough to outlast a restart on a busy machine; sent once the old child has accepted its connection.
+        await slowClient.ConnectAndWaitUntilAcceptedAsync(oldPid, TimeSpan.FromSeconds(15));
+        var slow = slowClient.GetAsync("/slow?ms=6000", CancellationToken.None);
         master.Signal(Native.SIGHUP);
         int newPid = await master.WaitForRestartAsync(2);
 
-        // While the old child drains, having closed its copy of the socket, the new one accepts.
-        await master.WaitForLineAsync("Stopping: no new connections");
+        // The old child logs that it takes no new connections once it has closed its copy of the
+        // listening socket: from then on only the new child can accept.
+        await master.WaitForLineAsync($@"child#1 pid {oldPid} \S+: Stopping: no new connections");
+        Assert.Empty(ProcNet.ListeningSockets(oldPid));
         Assert.True(Native.IsAlive(oldPid), "the old child should still be draining");
-        using var fresh = Http.CreateClient(address);
-        Assert.Equal(newPid, await Http.GetPidAsync(fresh));
+        using (var fresh = new KeepAliveClient(server))
+        {
+            var (status, body, _) = await fresh.GetAsync("/", CancellationToken.None);
+            Assert.Equal(200, status);
+            Assert.Equal(newPid, Http.ParsePid(body));
+        }
 
-        Assert.Equal(oldPid, await slow);
+        var (slowStatus, slowBody, _) = await slow;
+        Assert.Equal(200, slowStatus);
+        Assert.Equal(oldPid, Http.ParsePid(slowBody));
         await master.WaitForLineAsync($@"Child generation 1 \(pid {oldPid}\) exited: exit code 0");
-        Assert.Equal(newPid, await Http.GetPidAsync(fresh));
+        using var client = Http.CreateClient(address);
+        Assert.Equal(newPid, await Http.GetPidAsync(client));
     }
 
     [Fact]
     public async Task Sighup_OldChildHasClosedItsCopy_SocketStillAcceptsInNewChild()
     {
-        await using var master = MasterProcess.Start();
+        await using var master = MasterProcess.Start(output: output);
         var address = await master.WaitForAddressAsync();
         int oldPid = await master.WaitForReadyAsync(1);
 
@@ -82,7 +95,7 @@ public sealed class RestartTests
     public async Task Sighup_NewGenerationHasInvalidAppsettings_RolledBackAndOldPidServes()
     {
         using var copy = ExampleApp.CopyToTemp();
-        await using var master = MasterProcess.Start(copy.Path);
+        await using var master = MasterProcess.Start(copy.Path, output: output);
         var address = await master.WaitForAddressAsync();
         int oldPid = await master.WaitForReadyAsync(1);
 
@@ -108,7 +121,9 @@ public sealed class RestartTests
     public async Task Sighup_NewGenerationNeverReady_KilledAtStartTimeoutAndOldPidServes()
     {
         using var copy = ExampleApp.CopyToTemp();
-        await using var master = MasterProcess.Start(copy.Path, ["--GracefulRestart:StartTimeout=00:00:03"]);
+        // Long enough for the first generation to start on a busy machine (it took up to 10 s with a load
+        // average of 30 on 2 cores): the hung one is killed after the same time.
+        await using var master = MasterProcess.Start(copy.Path, ["--GracefulRestart:StartTimeout=00:00:15"], output: output);
         var address = await master.WaitForAddressAsync();
         int oldPid = await master.WaitForReadyAsync(1);
 
@@ -130,7 +145,7 @@ public sealed class RestartTests
     [Fact]
     public async Task Sighup_StopFirstStrategy_OldGenerationExitsBeforeNewStarts()
     {
-        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:Strategy=StopFirst"]);
+        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:Strategy=StopFirst"], output: output);
         var address = await master.WaitForAddressAsync();
         int oldPid = await master.WaitForReadyAsync(1);
 
@@ -148,7 +163,7 @@ public sealed class RestartTests
     [Fact]
     public async Task Sigterm_ToMaster_StopsEverythingAndExitsZero()
     {
-        await using var master = MasterProcess.Start();
+        await using var master = MasterProcess.Start(output: output);
         await master.WaitForAddressAsync();
         await master.WaitForReadyAsync(1);
         master.Signal(Native.SIGHUP);
@@ -169,7 +184,9 @@ public sealed class RestartTests
     [Fact]
     public async Task Sigint_ToMaster_StopsEverythingAndExitsZero()
     {
-        await using var master = MasterProcess.Start();
+        // A process started in the background of a non-interactive shell inherits SIGINT as ignored, and
+        // the runtime then leaves it ignored: give the master the default disposition whatever the test runner's.
+        await using var master = MasterProcess.Start(launcher: ["env", "--default-signal=INT"], output: output);
         await master.WaitForAddressAsync();
         int child = await master.WaitForReadyAsync(1);
 

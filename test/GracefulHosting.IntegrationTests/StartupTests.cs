@@ -4,18 +4,19 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests;
 
 /// <summary>What the master binds, where the app's code runs, and how bad input is refused.</summary>
-public sealed class StartupTests
+public sealed class StartupTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Master_BackgroundService_RunsOnlyInChildren()
     {
         using var temp = new TempDirectory();
         string pidFile = Path.Combine(temp.Path, "pids.txt");
-        await using var master = MasterProcess.Start(arguments: [$"--HelloGraceful:BackgroundPidFile={pidFile}"]);
+        await using var master = MasterProcess.Start(arguments: [$"--HelloGraceful:BackgroundPidFile={pidFile}"], output: output);
         await master.WaitForAddressAsync();
         int first = await master.WaitForReadyAsync(1);
         master.Signal(Native.SIGHUP);
@@ -29,7 +30,7 @@ public sealed class StartupTests
     [Fact]
     public async Task Master_ServesOnOneSocketPerEndpoint_ChildBindsNothing()
     {
-        await using var master = MasterProcess.Start(arguments: ["--Kestrel:Endpoints:Second:Url=http://127.0.0.1:0"]);
+        await using var master = MasterProcess.Start(arguments: ["--Kestrel:Endpoints:Second:Url=http://127.0.0.1:0"], output: output);
         var first = await master.WaitForAddressAsync(0);
         var second = await master.WaitForAddressAsync(1);
         int child = await master.WaitForReadyAsync(1);
@@ -58,7 +59,7 @@ public sealed class StartupTests
             "--Kestrel:Endpoints:Https:Url=https://127.0.0.1:0",
             $"--Kestrel:Endpoints:Https:Certificate:Path={certificate}",
             "--Kestrel:Endpoints:Https:Certificate:Password=secret",
-        ]);
+        ], output: output);
         Uri? https = null;
         for (int i = 0; i < 2 && https is null; i++)
         {
@@ -84,7 +85,7 @@ public sealed class StartupTests
         blocker.Listen();
         int port = ((IPEndPoint)blocker.LocalEndPoint!).Port;
 
-        await using var master = MasterProcess.Start(arguments: [$"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}"], defaultEndpoint: false);
+        await using var master = MasterProcess.Start(arguments: [$"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}"], defaultEndpoint: false, output: output);
 
         Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.NotEqual(0, master.ExitCode);
@@ -103,7 +104,7 @@ public sealed class StartupTests
     [InlineData("--Kestrel:Endpoints:Http:Url=http://127.0.0.1:99999", "Kestrel:Endpoints:Http:Url")]
     public async Task Master_BadSetting_ExitsNonZeroNamingTheKey(string argument, string key)
     {
-        await using var master = MasterProcess.Start(arguments: [argument], defaultEndpoint: false);
+        await using var master = MasterProcess.Start(arguments: [argument], defaultEndpoint: false, output: output);
 
         Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.NotEqual(0, master.ExitCode);
@@ -117,7 +118,7 @@ public sealed class StartupTests
     [InlineData("generation=1;control=200;listen=201@127.0.0.1:80")]
     public async Task Child_InvalidMarker_ExitsWithCode1AndClearError(string marker)
     {
-        await using var child = MasterProcess.Start(environment: new Dictionary<string, string?> { ["GRACEFULHOSTING_CHILD"] = marker });
+        await using var child = MasterProcess.Start(environment: new Dictionary<string, string?> { ["GRACEFULHOSTING_CHILD"] = marker }, output: output);
 
         Assert.True(await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(1, child.ExitCode);

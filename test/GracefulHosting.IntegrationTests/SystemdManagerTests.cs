@@ -414,6 +414,18 @@ public sealed partial class HelloGracefulUnderSystemd : IAsyncLifetime
         await Manager.SystemctlCheckedAsync("daemon-reload");
     }
 
+    /// <summary>
+    /// A port that nothing used a moment ago. systemd binds the socket unit itself, so the port cannot be
+    /// held for it; the caller retries with another port if it was taken meanwhile.
+    /// </summary>
+    private static int UnusedLoopbackPort()
+    {
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork,
+            System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
     /// <summary>Starts the socket unit on a port that was free a moment ago (another one if it was taken meanwhile).</summary>
     internal async Task StartSocketAsync()
     {
@@ -421,7 +433,7 @@ public sealed partial class HelloGracefulUnderSystemd : IAsyncLifetime
         {
             if (Port == 0 || attempt > 1)
             {
-                Port = ProcNet.FreeLoopbackPort();
+                Port = UnusedLoopbackPort();
                 await File.WriteAllTextAsync(Path.Combine(Manager.UnitDirectory, HelloGracefulUnits.Socket), HelloGracefulUnits.SocketText(Port));
                 await Manager.SystemctlCheckedAsync("daemon-reload");
             }

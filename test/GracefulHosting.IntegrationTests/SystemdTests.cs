@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests;
 
@@ -9,13 +10,15 @@ namespace GracefulHosting.IntegrationTests;
 /// systemd integration with real tools: socket activation through <c>systemd-socket-activate</c>
 /// (Debian package systemd) and a notify socket bound by the test.
 /// </summary>
-public sealed class SystemdTests
+[Collection(SerialCollection.Name)]
+public sealed class SystemdTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task SocketActivation_Master_ServesOnPassedSocketAndRestartsWithoutFailures()
     {
-        int port = ProcNet.FreeLoopbackPort();
-        await using var master = MasterProcess.Start(launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "--fdname=Http"]);
+        using var held = new HeldPort();
+        int port = held.Port;
+        await using var master = MasterProcess.Start(launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "--fdname=Http"], output: output);
         await WaitForActivatorAsync(master, 1);
         var address = new Uri($"http://127.0.0.1:{port}/");
         using var client = Http.CreateClient(address);
@@ -26,14 +29,14 @@ public sealed class SystemdTests
 
         await using (var load = new LoadClient(address, concurrency: 4))
         {
+            await load.WaitForPidAsync(first, TimeSpan.FromSeconds(15));
             for (int generation = 2; generation <= 3; generation++)
             {
-                await Task.Delay(300);
                 master.Signal(Native.SIGHUP);
-                await master.WaitForRestartAsync(generation);
+                int pid = await master.WaitForRestartAsync(generation);
+                await load.WaitForPidAsync(pid, TimeSpan.FromSeconds(15));
             }
 
-            await Task.Delay(300);
             await load.StopAsync();
             Assert.Empty(load.Failures);
             Assert.True(load.Succeeded > 20);
@@ -49,12 +52,14 @@ public sealed class SystemdTests
     [Fact]
     public async Task SocketActivation_FdNames_MatchTwoEndpointsByName()
     {
-        int httpPort = ProcNet.FreeLoopbackPort();
-        int secondPort = ProcNet.FreeLoopbackPort();
+        using var heldHttp = new HeldPort();
+        using var heldSecond = new HeldPort();
+        int httpPort = heldHttp.Port;
+        int secondPort = heldSecond.Port;
         // The configured URLs differ from the sockets' addresses: only the names can match them.
         await using var master = MasterProcess.Start(
             arguments: ["--Kestrel:Endpoints:Second:Url=http://127.0.0.1:1"],
-            launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{secondPort}", "-l", $"127.0.0.1:{httpPort}", "--fdname=Second:Http"]);
+            launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{secondPort}", "-l", $"127.0.0.1:{httpPort}", "--fdname=Second:Http"], output: output);
         await WaitForActivatorAsync(master, 2);
         using var httpClient = Http.CreateClient(new Uri($"http://127.0.0.1:{httpPort}/"));
         using var secondClient = Http.CreateClient(new Uri($"http://127.0.0.1:{secondPort}/"));
@@ -68,9 +73,10 @@ public sealed class SystemdTests
     [Fact]
     public async Task SocketActivation_UnnamedUnmatchedSocket_ServedAsPlainHttpAndLogged()
     {
-        int port = ProcNet.FreeLoopbackPort();
+        using var held = new HeldPort();
+        int port = held.Port;
         await using var master = MasterProcess.Start(launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}"],
-            arguments: ["--Kestrel:Endpoints:Http:Url=http://127.0.0.1:1"], defaultEndpoint: false);
+            arguments: ["--Kestrel:Endpoints:Http:Url=http://127.0.0.1:1"], defaultEndpoint: false, output: output);
         await WaitForActivatorAsync(master, 1);
         using var client = Http.CreateClient(new Uri($"http://127.0.0.1:{port}/"));
 
@@ -82,10 +88,11 @@ public sealed class SystemdTests
         Assert.Contains("Kestrel:Endpoints:Http:Url = 'http://127.0.0.1:1' has no socket from systemd", master.Output, StringComparison.Ordinal);
 
         // Without configured endpoints the same socket is served as a plain HTTP endpoint.
-        int port2 = ProcNet.FreeLoopbackPort();
+        using var held2 = new HeldPort();
+        int port2 = held2.Port;
         using var copy = ExampleApp.CopyToTemp();
         ExampleApp.RemoveKestrelSection(copy.Path);
-        await using var second = MasterProcess.Start(copy.Path, launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port2}"], defaultEndpoint: false);
+        await using var second = MasterProcess.Start(copy.Path, launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port2}"], defaultEndpoint: false, output: output);
         await WaitForActivatorAsync(second, 1);
         using var client2 = Http.CreateClient(new Uri($"http://127.0.0.1:{port2}/"));
         int pid = await Http.GetPidAsync(client2);
@@ -96,11 +103,12 @@ public sealed class SystemdTests
     [Fact]
     public async Task DirectMode_UnderSocketActivation_ServesInProcessWithoutMaster()
     {
-        int port = ProcNet.FreeLoopbackPort();
+        using var held = new HeldPort();
+        int port = held.Port;
         using var notify = new NotifyReceiver();
         await using var app = MasterProcess.Start(
             arguments: ["--GracefulRestart:Mode=Direct", "--GracefulRestart:ExitTimeout=00:00:05"],
-            launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "--fdname=Http", "-E", $"NOTIFY_SOCKET={notify.Address}"]);
+            launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "--fdname=Http", "-E", $"NOTIFY_SOCKET={notify.Address}"], output: output);
         await WaitForActivatorAsync(app, 1);
         using var client = Http.CreateClient(new Uri($"http://127.0.0.1:{port}/"));
 
@@ -117,7 +125,7 @@ public sealed class SystemdTests
     [Fact]
     public async Task DirectMode_WithoutSystemdSockets_ExitsNonZeroNamingTheSetting()
     {
-        await using var app = MasterProcess.Start(arguments: ["--GracefulRestart:Mode=Direct"]);
+        await using var app = MasterProcess.Start(arguments: ["--GracefulRestart:Mode=Direct"], output: output);
 
         Assert.True(await app.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.NotEqual(0, app.ExitCode);
@@ -132,7 +140,7 @@ public sealed class SystemdTests
     {
         using var notify = new NotifyReceiver(abstractSocket);
         using var copy = ExampleApp.CopyToTemp();
-        await using var master = MasterProcess.Start(copy.Path, environment: new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = notify.Address });
+        await using var master = MasterProcess.Start(copy.Path, environment: new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = notify.Address }, output: output);
         await master.WaitForReadyAsync(1);
         await notify.WaitForAsync(m => m.Count >= 1, TimeSpan.FromSeconds(15));
 
@@ -169,7 +177,7 @@ public sealed class SystemdTests
         {
             ["NOTIFY_SOCKET"] = notify.Address,
             ["WATCHDOG_USEC"] = "400000",
-        });
+        }, output: output);
         await master.WaitForReadyAsync(1);
 
         await notify.WaitForAsync(m => m.Count(x => x == "WATCHDOG=1") >= 3, TimeSpan.FromSeconds(10));
@@ -179,9 +187,10 @@ public sealed class SystemdTests
     public async Task Children_NeverSeeSystemdVariables()
     {
         using var notify = new NotifyReceiver();
-        int port = ProcNet.FreeLoopbackPort();
+        using var held = new HeldPort();
+        int port = held.Port;
         await using var master = MasterProcess.Start(launcher:
-            ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "--fdname=Http", "-E", $"NOTIFY_SOCKET={notify.Address}", "-E", "WATCHDOG_USEC=60000000"]);
+            ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "--fdname=Http", "-E", $"NOTIFY_SOCKET={notify.Address}", "-E", "WATCHDOG_USEC=60000000"], output: output);
         await WaitForActivatorAsync(master, 1);
         using var client = Http.CreateClient(new Uri($"http://127.0.0.1:{port}/"));
         int child = await Http.GetPidAsync(client);
@@ -203,7 +212,7 @@ public sealed class SystemdTests
             ["LISTEN_PID"] = "1",
             ["LISTEN_FDS"] = "1",
             ["LISTEN_FDNAMES"] = "Http",
-        });
+        }, output: output);
         var address = await master.WaitForAddressAsync();
         int child = await master.WaitForReadyAsync(1);
 

@@ -1,16 +1,17 @@
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests;
 
 /// <summary>A new generation warms its request path up before it takes real connections.</summary>
-public sealed class WarmupTests
+public sealed class WarmupTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task WarmupPath_NewGenerationWarmsUpBeforeAcceptingOrReportingReady()
     {
         // The warm-up request itself takes 1.5 s, so the window in which the new child is bound
         // but must not accept is wide enough to observe.
-        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:WarmupPath=/slow?ms=1500"]);
+        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:WarmupPath=/slow?ms=1500"], output: output);
         var address = await master.WaitForAddressAsync();
         int oldPid = await master.WaitForReadyAsync(1);
 
@@ -83,7 +84,7 @@ public sealed class WarmupTests
     [Fact]
     public async Task WarmupPath_Empty_NoWarmupRequests()
     {
-        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:WarmupPath="]);
+        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:WarmupPath="], output: output);
         await master.WaitForAddressAsync();
         await master.WaitForReadyAsync(1);
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests.Faults;
 
@@ -9,7 +10,7 @@ namespace GracefulHosting.IntegrationTests.Faults;
 /// non-zero exit code, and no child. These add to <see cref="StartupTests"/> (a port held by a plain
 /// socket, StartTimeout, ExitTimeout, RestartSignal, Strategy, an ftp:// URL, port 99999).
 /// </summary>
-public sealed class BadStartupTests
+public sealed class BadStartupTests(ITestOutputHelper output)
 {
     /// <remarks>
     /// A second server on the same port is the common way a port is "in use" in production: a second
@@ -23,7 +24,7 @@ public sealed class BadStartupTests
     public async Task Master_PortHeldByAnotherServer_ExitsNonZeroNamingTheSettingAndStartsNoChild(string holder)
     {
         int port;
-        await using var first = holder == "another master of the app" ? MasterProcess.Start() : null;
+        await using var first = holder == "another master of the app" ? MasterProcess.Start(output: output) : null;
         using var socket = first is null ? new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) : null;
         if (first is not null)
         {
@@ -38,7 +39,7 @@ public sealed class BadStartupTests
             port = ((IPEndPoint)socket.LocalEndPoint!).Port;
         }
 
-        await using var second = MasterProcess.Start(arguments: [$"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}"], defaultEndpoint: false);
+        await using var second = MasterProcess.Start(arguments: [$"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}"], defaultEndpoint: false, output: output);
 
         Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the second master must not start");
         Assert.Equal(1, second.ExitCode);
@@ -58,7 +59,7 @@ public sealed class BadStartupTests
         IReadOnlyList<string>? launcher = Proc.GetEffectiveUserId() == 0
             ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
             : null;
-        await using var master = MasterProcess.Start(arguments: ["--Kestrel:Endpoints:Http:Url=http://127.0.0.1:1"], defaultEndpoint: false, launcher: launcher);
+        await using var master = MasterProcess.Start(arguments: ["--Kestrel:Endpoints:Http:Url=http://127.0.0.1:1"], defaultEndpoint: false, launcher: launcher, output: output);
 
         Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(1, master.ExitCode);
@@ -74,7 +75,7 @@ public sealed class BadStartupTests
     [InlineData("http://192.0.2.1:0", "Cannot listen on 192.0.2.1:0 for Kestrel:Endpoints:Http:Url = 'http://192.0.2.1:0': the address does not belong to this machine.")]
     public async Task Master_BadUrl_ExitsNonZeroNamingTheSetting(string url, string error)
     {
-        await using var master = MasterProcess.Start(arguments: [$"--Kestrel:Endpoints:Http:Url={url}"], defaultEndpoint: false);
+        await using var master = MasterProcess.Start(arguments: [$"--Kestrel:Endpoints:Http:Url={url}"], defaultEndpoint: false, output: output);
 
         Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(1, master.ExitCode);
@@ -93,7 +94,7 @@ public sealed class BadStartupTests
     [InlineData("Enabled=maybe", "Failed to convert configuration value 'maybe' at 'GracefulRestart:Enabled'")]
     public async Task Master_BadOptionValue_ExitsNonZeroNamingTheKey(string setting, string error)
     {
-        await using var master = MasterProcess.Start(arguments: [$"--GracefulRestart:{setting}"]);
+        await using var master = MasterProcess.Start(arguments: [$"--GracefulRestart:{setting}"], output: output);
 
         Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(1, master.ExitCode);
@@ -107,7 +108,8 @@ public sealed class BadStartupTests
 /// A fact for "a port below 1024 is refused to an unprivileged process". It runs as the current
 /// user if that is not root, and as root through <c>setpriv</c> as nobody. It is skipped when running
 /// as root without setpriv (root itself may bind any port), or when the kernel lets every user bind
-/// port 1 (<c>net.ipv4.ip_unprivileged_port_start</c> of 1 or less).
+/// port 1 (<c>net.ipv4.ip_unprivileged_port_start</c> of 1 or less). build/test.sh fails a run with
+/// the first kind of skip (setpriv belongs on the machine), not with the second.
 /// </summary>
 public sealed class UnprivilegedPortFactAttribute : FactAttribute
 {
@@ -116,7 +118,7 @@ public sealed class UnprivilegedPortFactAttribute : FactAttribute
         const string sysctl = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
         if (File.Exists(sysctl) && int.TryParse(File.ReadAllText(sysctl).Trim(), out int start) && start <= 1)
         {
-            Skip = $"{sysctl} is {start}: every user may bind port 1, so there is no permission error to test.";
+            Skip = $"Missing kernel feature: privileged ports are switched off ({sysctl} is {start}), so every user may bind port 1 and there is no permission error to test.";
         }
         else if (Proc.GetEffectiveUserId() == 0 && !File.Exists("/usr/bin/setpriv") && !File.Exists("/bin/setpriv"))
         {

@@ -2,6 +2,7 @@ using System.IO.Pipes;
 using System.Net;
 using System.Net.Sockets;
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests.Faults;
 
@@ -15,8 +16,8 @@ namespace GracefulHosting.IntegrationTests.Faults;
 /// as the master does, so the process inherits it under the same number. In the serial collection no
 /// other test starts a process meanwhile that could inherit it too.
 /// </remarks>
-[Collection(SerialFaultCollection.Name)]
-public sealed class ChildMarkerFaultTests
+[Collection(SerialCollection.Name)]
+public sealed class ChildMarkerFaultTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData("bound TCP socket", "is a socket that is not listening.")]
@@ -105,10 +106,10 @@ public sealed class ChildMarkerFaultTests
     }
 
     /// <summary>Starts the app with the marker, letting it inherit <paramref name="fd"/> under the same number.</summary>
-    private static MasterProcess StartInheriting(int fd, string marker) => StartInheriting([fd], marker);
+    private MasterProcess StartInheriting(int fd, string marker) => StartInheriting([fd], marker);
 
     /// <summary>Starts the app with the marker, letting it inherit <paramref name="fds"/> under the same numbers.</summary>
-    private static MasterProcess StartInheriting(int[] fds, string marker)
+    private MasterProcess StartInheriting(int[] fds, string marker)
     {
         foreach (int fd in fds)
         {
@@ -117,7 +118,7 @@ public sealed class ChildMarkerFaultTests
 
         try
         {
-            return MasterProcess.Start(environment: new Dictionary<string, string?> { ["GRACEFULHOSTING_CHILD"] = marker, ["DOTNET_DbgEnableMiniDump"] = "0" });
+            return MasterProcess.Start(environment: new Dictionary<string, string?> { ["GRACEFULHOSTING_CHILD"] = marker, ["DOTNET_DbgEnableMiniDump"] = "0" }, output: output);
         }
         finally
         {

@@ -21,13 +21,14 @@ namespace GracefulHosting.IntegrationTests.Faults;
 /// services). Out of scope: a process that may ptrace the child (pidfd_getfd, /proc/pid/mem) owns it
 /// anyway.
 /// </remarks>
+[Collection(SerialCollection.Name)]
 public sealed class ControlChannelTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task ForgedReadyFromAnotherProcess_IgnoredHungGenerationKilledAtStartTimeout()
     {
         using var copy = ExampleApp.CopyToTemp();
-        await using var master = MasterProcess.Start(copy.Path, ["--GracefulRestart:StartTimeout=00:00:04"]);
+        await using var master = MasterProcess.Start(copy.Path, ["--GracefulRestart:StartTimeout=00:00:10"], output: output);
         var address = await master.WaitForAddressAsync();
         int serving = await master.WaitForReadyAsync(1);
 
@@ -93,7 +94,7 @@ public sealed class ControlChannelTests(ITestOutputHelper output)
 
         output.WriteLine($"{rounds} rounds: {namedTargets} named unix sockets found, {reopened} /proc reopens succeeded, " +
             $"{refusedReopens} refused, {tcpForgeries} READY=1 sent to the TCP port");
-        await master.WaitForLineAsync($@"Child generation 2 \(pid {hung}\) failed to start: it was not ready within GracefulRestart:StartTimeout \(00:00:04\)");
+        await master.WaitForLineAsync($@"Child generation 2 \(pid {hung}\) failed to start: it was not ready within GracefulRestart:StartTimeout \(00:00:10\)");
         await master.WaitForLineAsync($@"Restart rolled back: generation 1 \(pid {serving}\) keeps serving");
         Assert.False(master.HasLine(@"Child generation 2 \(pid \d+\) is ready"), "a forged READY=1 made the hung generation ready");
         Assert.Equal(0, reopened);

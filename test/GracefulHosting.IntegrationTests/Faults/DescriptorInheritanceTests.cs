@@ -1,4 +1,5 @@
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests.Faults;
 
@@ -22,15 +23,15 @@ namespace GracefulHosting.IntegrationTests.Faults;
 /// parent (a shell script, a CI runner) would pass them: a regular file at fd 7 and a copy of the
 /// stderr pipe at fd 8. The master holds them without FD_CLOEXEC; no child may get them.
 /// </remarks>
-public sealed class DescriptorInheritanceTests
+public sealed class DescriptorInheritanceTests(ITestOutputHelper output)
 {
     private const string StrayDescriptors = "exec 7<appsettings.json 8>&2; exec \"$@\"";
 
     [Fact]
     public async Task Child_InheritsOnlyListeningSocketsAndControlChannel_NotTheMastersOtherDescriptors()
     {
-        await using var baseline = MasterProcess.Start(arguments: ["--GracefulRestart:Enabled=false"]);
-        await using var master = MasterProcess.Start(launcher: ["bash", "-c", StrayDescriptors, "graceful-stray-fds"]);
+        await using var baseline = MasterProcess.Start(arguments: ["--GracefulRestart:Enabled=false"], output: output);
+        await using var master = MasterProcess.Start(launcher: ["bash", "-c", StrayDescriptors, "graceful-stray-fds"], output: output);
 
         await baseline.WaitForLineAsync("Now listening on");
         var fromTest = Proc.InheritableDescriptors(Environment.ProcessId);

@@ -8,6 +8,7 @@ namespace GracefulHosting.IntegrationTests.Faults;
 /// restart retires it and when the master stops, and it is reaped. (A child that drains too long is
 /// <see cref="LifecycleTests.Sighup_OldChildOverrunsExitTimeout_KilledAndReaped"/>.)
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class ExitTimeoutTests(ITestOutputHelper output)
 {
     [Fact]
@@ -18,7 +19,7 @@ public sealed class ExitTimeoutTests(ITestOutputHelper output)
             "--HelloGraceful:IgnoreSigterm=true",
             "--GracefulRestart:ExitTimeout=00:00:02",
             "--GracefulRestart:DrainQuietPeriod=00:00:00.200",
-        ]);
+        ], output: output);
         await master.WaitForAddressAsync();
         int oldPid = await master.WaitForReadyAsync(1);
         await master.WaitForLineAsync("Fault hook HelloGraceful:IgnoreSigterm");

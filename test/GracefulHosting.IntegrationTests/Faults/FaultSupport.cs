@@ -9,16 +9,10 @@ using GracefulHosting.IntegrationTests.Infrastructure;
 
 namespace GracefulHosting.IntegrationTests.Faults;
 
-/// <summary>
-/// Fault tests whose bounds are about time (a replacement within 1 s, an exit within 2 s), that
-/// sample /proc at a high rate, or that briefly make a descriptor of the test process inheritable.
-/// They run alone, after the parallel tests, so other tests neither steal their CPU nor start
-/// processes that could inherit a descriptor meant for one of them.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class SerialFaultCollection
+/// <summary>The name the fault tests use for <see cref="SerialCollection"/>.</summary>
+public static class SerialFaultCollection
 {
-    public const string Name = "Faults (serial)";
+    public const string Name = SerialCollection.Name;
 }
 
 /// <summary>What the fault tests read about processes: /proc fd tables, memory, unix sockets and log times.</summary>
@@ -291,6 +285,68 @@ internal static class Faulty
         return watch.Elapsed;
     }
 
+    /// <summary>
+    /// After the master has exited: it reaped every child (no process, not even a zombie), nothing that
+    /// ran the app under it is left, and the port is free.
+    /// </summary>
+    public static void AssertNothingLeft(MasterProcess master, int[] children, int port)
+    {
+        // The master reaped its children before it exited: no process, not even a zombie, and the port is free.
+        foreach (int pid in children)
+        {
+            Assert.Null(Native.ProcState(pid));
+        }
+
+        var survivors = master.AllPids().Where(Native.IsAlive).ToList();
+        Assert.True(survivors.Count == 0, $"processes left behind: {string.Join(", ", survivors)}");
+        Assert.True(Proc.CanListenOn(port), $"port {port} must be free after the master exits");
+    }
+
     /// <summary>The port of an http://host:port/ address.</summary>
     public static IPEndPoint EndPoint(Uri address) => new(IPAddress.Parse(address.Host), address.Port);
+}
+
+/// <summary>A thread that counts the live children of a process about every millisecond until stopped.</summary>
+internal sealed class GenerationSampler : IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    private int _samples;
+    private int _maxAlive;
+    private string? _overTwo;
+
+    public GenerationSampler(int pid)
+    {
+        _thread = new Thread(() =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var alive = Proc.LiveChildren(pid);
+                _samples++;
+                _maxAlive = Math.Max(_maxAlive, alive.Count);
+                if (alive.Count > 2)
+                {
+                    _overTwo ??= $"{alive.Count} generations alive at once: {string.Join(", ", alive)}";
+                }
+
+                Thread.Sleep(1);
+            }
+        })
+        { IsBackground = true, Name = "generation sampler" };
+        _thread.Start();
+    }
+
+    /// <summary>Stops sampling; returns the number of samples, the most children alive at once, and the first sample with more than two.</summary>
+    public (int Samples, int MaxAlive, string? OverTwo) Stop()
+    {
+        _stop.Cancel();
+        _thread.Join();
+        return (_samples, _maxAlive, _overTwo);
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _stop.Dispose();
+    }
 }

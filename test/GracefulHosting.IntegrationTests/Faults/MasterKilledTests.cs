@@ -9,7 +9,7 @@ namespace GracefulHosting.IntegrationTests.Faults;
 /// A master killed with SIGKILL cannot stop its children: each child must notice on its own (its end
 /// of the control channel reads end-of-file) and exit, releasing the listening sockets.
 /// </summary>
-[Collection(SerialFaultCollection.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class MasterKilledTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan ChildExitBound = TimeSpan.FromSeconds(2);
@@ -17,7 +17,7 @@ public sealed class MasterKilledTests(ITestOutputHelper output)
     [Fact]
     public async Task MasterSigkilled_ServingChildrenExitWithinTwoSecondsAndPortIsFree()
     {
-        await using var master = MasterProcess.Start();
+        await using var master = MasterProcess.Start(output: output);
         var address = await master.WaitForAddressAsync();
         int first = await master.WaitForReadyAsync(1);
         master.Signal(Native.SIGHUP);
@@ -42,7 +42,7 @@ public sealed class MasterKilledTests(ITestOutputHelper output)
     public async Task MasterSigkilled_StartingChildAlsoExitsWithinTwoSecondsAndPortIsFree()
     {
         using var copy = ExampleApp.CopyToTemp();
-        await using var master = MasterProcess.Start(copy.Path);
+        await using var master = MasterProcess.Start(copy.Path, output: output);
         var address = await master.WaitForAddressAsync();
         int serving = await master.WaitForReadyAsync(1);
 

@@ -4,23 +4,33 @@ using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests.Faults;
 
-/// <summary>Many restarts leak nothing in the master: no descriptor, no memory growth, no zombie.</summary>
-[Collection(SerialFaultCollection.Name)]
+/// <summary>
+/// Many restarts leak nothing in the master: no descriptor, no memory growth, no zombie. A descriptor
+/// leaked per restart shows after a single one. VmRSS may grow by 10 % over 100 restarts (about 80 kB
+/// a restart, on a master of about 80 MB): without a leak it grew by up to 4.7 % over 100 restarts
+/// after a 20-restart warm-up (the runtime's lazily created state and GC budgets), so a tighter bound
+/// would fail on noise.
+/// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class RestartChurnTests(ITestOutputHelper output)
 {
     private const int WarmupRestarts = 20;
-    private const int Restarts = 200;
+    private const int Restarts = 100;
+    private const double MaxRssGrowth = 0.10;
 
-    [Fact]
-    public async Task TwoHundredRestarts_MasterFdCountUnchangedRssGrowthUnderTenPercentNoZombies()
+    [Theory]
+    [InlineData("StartFirst")]
+    public async Task HundredRestarts_MasterFdCountUnchangedRssGrowthUnderTenPercentNoZombies(string strategy)
     {
-        // No drain wait, so that each restart takes little more than the start of a child.
+        // No drain wait and no warm-up requests, so that each restart takes little more than the start of a child.
         await using var master = MasterProcess.Start(arguments:
         [
+            $"--GracefulRestart:Strategy={strategy}",
             "--GracefulRestart:ExitTimeout=00:00:05",
             "--GracefulRestart:DrainQuietPeriod=00:00:00",
+            "--GracefulRestart:WarmupPath=",
             "--Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime=Warning",
-        ]);
+        ], output: output);
         var address = await master.WaitForAddressAsync();
         await master.WaitForReadyAsync(1);
         var log = new LogCursor(master);
@@ -35,20 +45,20 @@ public sealed class RestartChurnTests(ITestOutputHelper output)
             await RestartAsync(master, log, ++generation);
         }
 
-        var (fdsBefore, rssBefore) = await QuiescentSnapshotAsync(master, log, generation);
+        var (fdsBefore, rssBefore) = await QuiescentSnapshotAsync(master, generation);
         var churn = Stopwatch.StartNew();
         for (int i = 0; i < Restarts; i++)
         {
             await RestartAsync(master, log, ++generation);
         }
 
-        var (fdsAfter, rssAfter) = await QuiescentSnapshotAsync(master, log, generation);
+        var (fdsAfter, rssAfter) = await QuiescentSnapshotAsync(master, generation);
         output.WriteLine($"{Restarts} restarts in {churn.Elapsed.TotalSeconds:0.0} s ({WarmupRestarts} + {Restarts} in {watch.Elapsed.TotalSeconds:0.0} s); master fds {fdsBefore.Count} -> {fdsAfter.Count}; " +
             $"VmRSS {rssBefore} kB -> {rssAfter} kB ({100.0 * (rssAfter - rssBefore) / rssBefore:+0.0;-0.0} %)");
 
         Assert.True(fdsBefore.Count == fdsAfter.Count,
             $"master descriptors {fdsBefore.Count} -> {fdsAfter.Count}: {Describe(fdsBefore, fdsAfter)}");
-        Assert.True(rssAfter < rssBefore * 1.10, $"master VmRSS grew from {rssBefore} kB to {rssAfter} kB");
+        Assert.True(rssAfter < rssBefore * (1 + MaxRssGrowth), $"master VmRSS grew from {rssBefore} kB to {rssAfter} kB");
 
         // Every generation but the last has exited and been reaped; the last one serves.
         var started = Faulty.Matches(master, @"Started child generation (\d+) with pid (\d+)");
@@ -72,9 +82,12 @@ public sealed class RestartChurnTests(ITestOutputHelper output)
     }
 
     /// <summary>Once the retired generation has exited and the master is idle: its descriptors and VmRSS.</summary>
-    private static async Task<(SortedDictionary<int, string> Fds, long RssKiB)> QuiescentSnapshotAsync(MasterProcess master, LogCursor log, int generation)
+    private static async Task<(SortedDictionary<int, string> Fds, long RssKiB)> QuiescentSnapshotAsync(MasterProcess master, int generation)
     {
-        await log.WaitForAsync($"Child generation {generation - 1} (pid ", TimeSpan.FromSeconds(30), andContains: ") exited: ");
+        // Under StopFirst the retired generation exited before the restart completed, so search the whole log.
+        string exited = $"Child generation {generation - 1} (pid ";
+        await Faulty.WaitUntilAsync(() => master.Lines.Any(l => l.Contains(exited, StringComparison.Ordinal) && l.Contains(") exited: ", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), $"generation {generation - 1} to exit");
         await Faulty.WaitUntilAsync(() => Proc.DirectChildren(master.Pid).Count == 1, TimeSpan.FromSeconds(10), "one child left");
         await Task.Delay(1000);
         return (Proc.Descriptors(master.Pid), Proc.ResidentKiB(master.Pid));
@@ -89,7 +102,7 @@ public sealed class RestartChurnTests(ITestOutputHelper output)
     {
         private int _next;
 
-        public async Task<string> WaitForAsync(string text, TimeSpan timeout, string? andContains = null)
+        public async Task<string> WaitForAsync(string text, TimeSpan timeout)
         {
             var deadline = Stopwatch.StartNew();
             while (true)
@@ -97,8 +110,7 @@ public sealed class RestartChurnTests(ITestOutputHelper output)
                 var lines = master.Lines.ToArray();
                 for (int i = _next; i < lines.Length; i++)
                 {
-                    if (lines[i].Contains(text, StringComparison.Ordinal) &&
-                        (andContains is null || lines[i].Contains(andContains, StringComparison.Ordinal)))
+                    if (lines[i].Contains(text, StringComparison.Ordinal))
                     {
                         _next = i + 1;
                         return lines[i];

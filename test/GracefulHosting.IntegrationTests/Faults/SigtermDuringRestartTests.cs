@@ -1,17 +1,19 @@
 using System.Text.Json.Nodes;
 using GracefulHosting.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests.Faults;
 
 /// <summary>SIGTERM that arrives in the middle of a restart still stops everything cleanly, with exit code 0.</summary>
-public sealed class SigtermDuringRestartTests
+[Collection(SerialCollection.Name)]
+public sealed class SigtermDuringRestartTests(ITestOutputHelper output)
 {
     /// <remarks>The new generation is still warming up: the master kills it, stops the serving one, and exits 0.</remarks>
     [Fact]
     public async Task Sigterm_WhileNewGenerationStarts_StartingKilledServingStoppedExitZeroNothingLeft()
     {
         using var copy = ExampleApp.CopyToTemp();
-        await using var master = MasterProcess.Start(copy.Path);
+        await using var master = MasterProcess.Start(copy.Path, output: output);
         var address = await master.WaitForAddressAsync();
         int serving = await master.WaitForReadyAsync(1);
 
@@ -27,7 +29,7 @@ public sealed class SigtermDuringRestartTests
         Assert.True(master.HasLine($@"Child generation 2 \(pid {starting}\) failed to start: the master is stopping; it is killed"), master.Output);
         Assert.True(master.HasLine($@"Child generation 1 \(pid {serving}\) exited: exit code 0"), master.Output);
         Assert.True(master.HasLine("Master stopped"), master.Output);
-        AssertNothingLeft(master, [serving, starting], address.Port);
+        Faulty.AssertNothingLeft(master, [serving, starting], address.Port);
     }
 
     /// <remarks>
@@ -37,12 +39,13 @@ public sealed class SigtermDuringRestartTests
     [Fact]
     public async Task Sigterm_WhileOldGenerationDrains_InFlightRequestCompletesExitZeroNothingLeft()
     {
-        await using var master = MasterProcess.Start();
+        await using var master = MasterProcess.Start(output: output);
         var address = await master.WaitForAddressAsync();
         int oldPid = await master.WaitForReadyAsync(1);
-        using var client = Http.CreateClient(address);
-        var slow = Http.GetPidAsync(client, "/slow?ms=3000");
-        await Task.Delay(300);
+        // Long enough to outlast a restart on a busy machine; sent once the old generation has accepted its connection.
+        using var client = new KeepAliveClient(Faulty.EndPoint(address));
+        await client.ConnectAndWaitUntilAcceptedAsync(oldPid, TimeSpan.FromSeconds(15));
+        var slow = client.GetAsync("/slow?ms=6000", CancellationToken.None);
 
         master.Signal(Native.SIGHUP);
         int newPid = await master.WaitForRestartAsync(2);
@@ -51,24 +54,13 @@ public sealed class SigtermDuringRestartTests
 
         master.Signal(Native.SIGTERM);
 
-        Assert.Equal(oldPid, await slow);
+        var (status, body, _) = await slow;
+        Assert.Equal(200, status);
+        Assert.Equal(oldPid, Http.ParsePid(body));
         Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the master did not exit");
         Assert.Equal(0, master.ExitCode);
         Assert.True(master.HasLine($@"Child generation 1 \(pid {oldPid}\) exited: exit code 0"), master.Output);
         Assert.True(master.HasLine($@"Child generation 2 \(pid {newPid}\) exited: exit code 0"), master.Output);
-        AssertNothingLeft(master, [oldPid, newPid], address.Port);
-    }
-
-    private static void AssertNothingLeft(MasterProcess master, int[] children, int port)
-    {
-        // The master reaped its children before it exited: no process, not even a zombie, and the port is free.
-        foreach (int pid in children)
-        {
-            Assert.Null(Native.ProcState(pid));
-        }
-
-        var survivors = master.AllPids().Where(Native.IsAlive).ToList();
-        Assert.True(survivors.Count == 0, $"processes left behind: {string.Join(", ", survivors)}");
-        Assert.True(Proc.CanListenOn(port), $"port {port} must be free after the master exits");
+        Faulty.AssertNothingLeft(master, [oldPid, newPid], address.Port);
     }
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http;
 using System.Text.RegularExpressions;
 
@@ -72,19 +73,28 @@ internal static partial class Http
 }
 
 /// <summary>
-/// A client that requests back-to-back on keep-alive connections until stopped, and counts every
-/// failure. Requests are not retried.
+/// Clients that request back-to-back on keep-alive connections until stopped, and count every
+/// failure. Each is a <see cref="KeepAliveClient"/>, which never retries: a refused connection, a
+/// reset, a response cut short, a status other than 200 or no answer within
+/// <see cref="RequestTimeout"/> is a failure.
 /// </summary>
 internal sealed class LoadClient : IAsyncDisposable
 {
-    private readonly HttpClient _client;
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly IPEndPoint _server;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _workers = [];
     private readonly Lock _lock = new();
 
     public LoadClient(Uri baseAddress, int concurrency)
     {
-        _client = Http.CreateClient(baseAddress);
+        if (baseAddress.Scheme != Uri.UriSchemeHttp || !IPAddress.TryParse(baseAddress.Host, out var address))
+        {
+            throw new ArgumentException($"LoadClient speaks plain HTTP/1.1 to an IP address, not to {baseAddress}", nameof(baseAddress));
+        }
+
+        _server = new IPEndPoint(address, baseAddress.Port);
         for (int i = 0; i < concurrency; i++)
         {
             _workers.Add(Task.Run(RunAsync));
@@ -95,19 +105,30 @@ internal sealed class LoadClient : IAsyncDisposable
 
     public List<string> Failures { get; } = [];
 
+    /// <summary>The pids that answered, in order, each run of answers from one pid listed once.</summary>
     public List<int> Pids { get; } = [];
 
     public int LastPid { get; private set; }
 
     private async Task RunAsync()
     {
+        using var client = new KeepAliveClient(_server);
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                int pid = await Http.GetPidAsync(_client);
+                // Not cancelled by StopAsync: a request that has started is waited for and counted.
+                using var timeout = new CancellationTokenSource(RequestTimeout);
+                var (status, body, _) = await client.GetAsync("/", timeout.Token);
                 lock (_lock)
                 {
+                    if (status != 200)
+                    {
+                        Failures.Add($"status {status}: {body}");
+                        continue;
+                    }
+
+                    int pid = Http.ParsePid(body);
                     Succeeded++;
                     LastPid = pid;
                     if (Pids.Count == 0 || Pids[^1] != pid)
@@ -116,17 +137,37 @@ internal sealed class LoadClient : IAsyncDisposable
                     }
                 }
             }
-            catch (Exception e) when (!_stop.IsCancellationRequested)
+            catch (Exception e)
             {
                 lock (_lock)
                 {
                     Failures.Add(e.GetType().Name + ": " + e.Message);
                 }
             }
-            catch (Exception)
+        }
+    }
+
+    /// <summary>Waits until <paramref name="pid"/> has answered a request of this load.</summary>
+    public async Task WaitForPidAsync(int pid, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            lock (_lock)
             {
-                return;
+                if (Pids.Contains(pid))
+                {
+                    return;
+                }
+
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"pid {pid} answered no request within {timeout}; answered so far: " +
+                        $"{string.Join(", ", Pids)}; {Succeeded} succeeded, failures: {string.Join("; ", Failures.Take(10))}");
+                }
             }
+
+            await Task.Delay(10);
         }
     }
 
@@ -143,7 +184,6 @@ internal sealed class LoadClient : IAsyncDisposable
             await StopAsync();
         }
 
-        _client.Dispose();
         _stop.Dispose();
     }
 }

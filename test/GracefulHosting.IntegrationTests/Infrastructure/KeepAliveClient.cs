@@ -22,23 +22,86 @@ internal sealed class KeepAliveClient : IDisposable
 
     public int Connections { get; private set; }
 
-    /// <summary>Sends one GET and returns the status code, body and whether the server closes.</summary>
-    public async Task<(int Status, string Body, bool Close)> GetAsync(string path, CancellationToken cancellationToken)
+    /// <summary>The client's end of the open connection, or null when none is open.</summary>
+    public IPEndPoint? LocalEndPoint => _socket?.LocalEndPoint as IPEndPoint;
+
+    /// <summary>Opens a connection now unless one is open, so that a test can see who accepts it before it sends.</summary>
+    public async Task ConnectAsync(CancellationToken cancellationToken)
     {
         if (_stream is null)
         {
             _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            await _socket.ConnectAsync(_server, cancellationToken);
+            try
+            {
+                await _socket.ConnectAsync(_server, cancellationToken);
+            }
+            catch
+            {
+                Reset();
+                throw;
+            }
+
             _stream = new NetworkStream(_socket, ownsSocket: true);
             _start = _end = 0;
             Connections++;
         }
+    }
+
+    /// <summary>
+    /// Opens a connection unless one is open and waits until process <paramref name="pid"/> has accepted
+    /// it, so that a request sent next is served there, whatever that process is told meanwhile.
+    /// </summary>
+    public async Task ConnectAndWaitUntilAcceptedAsync(int pid, TimeSpan timeout)
+    {
+        await ConnectAsync(CancellationToken.None);
+        var deadline = DateTime.UtcNow + timeout;
+        while (!ProcNet.HasAccepted(pid, LocalEndPoint!))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Process {pid} did not accept the connection from {LocalEndPoint} within {timeout}.");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>Sends one GET and returns the status code, body and whether the server closes.</summary>
+    public async Task<(int Status, string Body, bool Close)> GetAsync(string path, CancellationToken cancellationToken)
+    {
+        await WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {_server}\r\n\r\n"), cancellationToken);
+        return await ReadResponseAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes raw request bytes on the connection (opening one if none is open), for a request the
+    /// test sends in parts; <see cref="ReadResponseAsync"/> then reads its response.
+    /// </summary>
+    public async Task WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        await ConnectAsync(cancellationToken);
+        try
+        {
+            await _stream!.WriteAsync(bytes, cancellationToken);
+        }
+        catch
+        {
+            Reset();
+            throw;
+        }
+    }
+
+    /// <summary>Reads one response: the status code, body and whether the server closes (the connection is then closed).</summary>
+    public async Task<(int Status, string Body, bool Close)> ReadResponseAsync(CancellationToken cancellationToken)
+    {
+        if (_stream is null)
+        {
+            throw new InvalidOperationException("No connection is open to read a response from.");
+        }
 
         try
         {
-            byte[] request = Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {_server}\r\n\r\n");
-            await _stream.WriteAsync(request, cancellationToken);
-            var result = await ReadResponseAsync(cancellationToken);
+            var result = await ReadOneResponseAsync(cancellationToken);
             if (result.Close)
             {
                 Reset();
@@ -53,7 +116,7 @@ internal sealed class KeepAliveClient : IDisposable
         }
     }
 
-    private async Task<(int Status, string Body, bool Close)> ReadResponseAsync(CancellationToken cancellationToken)
+    private async Task<(int Status, string Body, bool Close)> ReadOneResponseAsync(CancellationToken cancellationToken)
     {
         string statusLine = await ReadLineAsync(cancellationToken);
         var parts = statusLine.Split(' ', 3);
@@ -175,6 +238,11 @@ internal sealed class KeepAliveClient : IDisposable
 
     private void Reset()
     {
+        if (_stream is null)
+        {
+            _socket?.Dispose();
+        }
+
         _stream?.Dispose();
         _stream = null;
         _socket = null;

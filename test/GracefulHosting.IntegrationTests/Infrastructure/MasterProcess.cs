@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// A real HelloGraceful process started by a test (normally a master), with its log lines.
-/// Dispose kills it and every descendant by pid, even when the test failed.
+/// Dispose kills it and every descendant by pid, even when the test failed, and writes the whole
+/// log to the test's output, which the test runner prints for every test that fails.
 /// </summary>
 internal sealed partial class MasterProcess : IAsyncDisposable
 {
@@ -17,13 +19,16 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     private readonly SemaphoreSlim _lineAdded = new(0);
     private readonly HashSet<int> _knownPids = [];
     private readonly Lock _lock = new();
+    private readonly ITestOutputHelper? _output;
+    private int _closedStreams;
 
     private readonly string _app;
 
-    private MasterProcess(Process process, string app)
+    private MasterProcess(Process process, string app, ITestOutputHelper? output)
     {
         _process = process;
         _app = app;
+        _output = output;
         Pid = process.Id;
         _process.OutputDataReceived += (_, e) => OnLine(e.Data);
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
@@ -45,10 +50,12 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     /// <remarks>
     /// With <c>launcher</c>, a command that execs the app (such as <c>systemd-socket-activate -l ...</c>) runs first.
     /// With <c>app</c>, another app than HelloGraceful: <c>&lt;app&gt;.dll</c> in <paramref name="appDirectory"/>.
+    /// With <c>output</c>, the process's log goes to the test's output when it is disposed, so that a failing
+    /// test shows it whatever assertion failed.
     /// </remarks>
     public static MasterProcess Start(string? appDirectory = null, IEnumerable<string>? arguments = null,
         IDictionary<string, string?>? environment = null, bool defaultEndpoint = true, IReadOnlyList<string>? launcher = null,
-        string app = "HelloGraceful")
+        string app = "HelloGraceful", ITestOutputHelper? output = null)
     {
         appDirectory ??= app == "HelloGraceful" ? ExampleApp.OutputDirectory : ExampleApp.TestAppOutput(app);
         var startInfo = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet")
@@ -94,13 +101,21 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             }
         }
 
-        return new MasterProcess(Process.Start(startInfo)!, app);
+        return new MasterProcess(Process.Start(startInfo)!, app, output);
     }
+
+    /// <summary>
+    /// True once standard output and standard error have both ended: the process and every child that
+    /// shared them have exited, so no line will come any more.
+    /// </summary>
+    public bool OutputEnded => Volatile.Read(ref _closedStreams) == 2;
 
     private void OnLine(string? line)
     {
         if (line is null)
         {
+            Interlocked.Increment(ref _closedStreams);
+            SignalLineAdded();
             return;
         }
 
@@ -113,7 +128,19 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             }
         }
 
-        _lineAdded.Release();
+        SignalLineAdded();
+    }
+
+    private void SignalLineAdded()
+    {
+        try
+        {
+            _lineAdded.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Output that arrives after dispose (a descendant that kept the pipe open) has no reader left.
+        }
     }
 
     /// <summary>Waits for a log line matching <paramref name="pattern"/> and returns its match.</summary>
@@ -123,10 +150,18 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         while (true)
         {
+            // Read before the lines: once the output has ended, the lines read after it are all there will be.
+            bool ended = OutputEnded;
             var matches = _lines.Select(l => regex.Match(l)).Where(m => m.Success).Skip(skip).ToList();
             if (matches.Count > 0)
             {
                 return matches[0];
+            }
+
+            if (ended)
+            {
+                throw new TimeoutException($"No log line matched /{pattern}/, and none will: the process has exited " +
+                    $"(exit code {(_process.HasExited ? _process.ExitCode : "unknown")}) and so has every child that shared its output. Output:\n{Output}");
             }
 
             var left = deadline - DateTime.UtcNow;
@@ -208,8 +243,27 @@ internal sealed partial class MasterProcess : IAsyncDisposable
 
         await WaitForExitAsync(TimeSpan.FromSeconds(10));
         await RemoveRuntimeLeftoversAsync(pids, killed);
+        WriteLogToTestOutput();
         _process.Dispose();
         _lineAdded.Dispose();
+    }
+
+    private void WriteLogToTestOutput()
+    {
+        if (_output is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _output.WriteLine($"---- log of process {Pid} ({_lines.Count} lines) ----");
+            _output.WriteLine(Output);
+        }
+        catch (InvalidOperationException)
+        {
+            // Disposed after its test ended: there is no output to write to any more.
+        }
     }
 
     /// <summary>

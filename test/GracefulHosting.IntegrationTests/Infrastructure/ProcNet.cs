@@ -33,13 +33,58 @@ internal static class ProcNet
         return result;
     }
 
-    /// <summary>A port of 127.0.0.1 that was free a moment ago, for tools that cannot take port 0.</summary>
-    public static int FreeLoopbackPort()
+    /// <summary>
+    /// True if the process holds the server end of the TCP connection whose client end is
+    /// <paramref name="client"/>: it has accepted that connection. (Before accept, the connection waits
+    /// in the listening socket's queue, and no process holds it.)
+    /// </summary>
+    public static bool HasAccepted(int pid, IPEndPoint client)
     {
-        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork,
-            System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+        var inodes = SocketInodes(pid);
+        foreach (string table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            if (!File.Exists(table))
+            {
+                continue;
+            }
+
+            foreach (string line in File.ReadLines(table).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 9 && inodes.Contains(fields[9]) && ParseAddress(fields[2]).Equals(client))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static HashSet<string> SocketInodes(int pid)
+    {
+        var result = new HashSet<string>();
+        try
+        {
+            foreach (string fd in Directory.EnumerateFiles($"/proc/{pid}/fd"))
+            {
+                try
+                {
+                    if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal))
+                    {
+                        result.Add(target[8..^1]);
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+
+        return result;
     }
 
     private static Dictionary<string, IPEndPoint> ListeningInodes()
