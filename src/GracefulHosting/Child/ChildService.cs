@@ -105,7 +105,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     {
         foreach (var unclaimed in _sockets.Unclaimed)
         {
-            ChildLog.UnclaimedListener(_logger, string.Join(", ", unclaimed.Addresses), unclaimed.Fd);
+            ChildLog.UnclaimedListener(_logger, unclaimed.Endpoint, unclaimed.Fd);
         }
 
         _sockets.CloseUnclaimed();

@@ -27,6 +27,7 @@ internal sealed class MasterService : IHostedService, IDisposable
     private readonly ChildCommand _command;
     private readonly ServiceNotifier _notifier;
     private readonly Diagnostics.MasterMetrics _metrics;
+    private readonly KestrelEndpointProbe _endpoints;
     private readonly CancellationTokenSource _stopping = new();
     // FullMode Wait, not DropWrite: TryWrite then returns false for a request that finds one pending,
     // so RequestRestart can log it as coalesced (DropWrite drops it and still returns true).
@@ -52,8 +53,10 @@ internal sealed class MasterService : IHostedService, IDisposable
         TimeProvider time,
         ChildCommand command,
         ServiceNotifier notifier,
-        Diagnostics.MasterMetrics metrics)
+        Diagnostics.MasterMetrics metrics,
+        KestrelEndpointProbe endpoints)
     {
+        _endpoints = endpoints;
         _notifier = notifier;
         _metrics = metrics;
         _options = options.Value;
@@ -69,7 +72,6 @@ internal sealed class MasterService : IHostedService, IDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var endpoints = EndpointResolver.Resolve(_configuration);
         var activation = SocketActivation.FromEnvironment(Environment.ProcessId, out string? ignored);
         if (ignored is not null)
         {
@@ -77,8 +79,8 @@ internal sealed class MasterService : IHostedService, IDisposable
         }
 
         _sockets = activation is null
-            ? ListenSocketSet.Bind(endpoints, _logger)
-            : ListenSocketSet.Adopt(endpoints, activation, _logger);
+            ? await ListenSocketSet.BindAsync(_endpoints, _logger, cancellationToken).ConfigureAwait(false)
+            : await ListenSocketSet.AdoptAsync(_endpoints, activation, _logger, cancellationToken).ConfigureAwait(false);
         MasterLog.MasterStarting(_logger, Environment.ProcessId, _sockets.Listeners.Count, _options.Strategy);
 
         RestartSignals.TryParse(_options.RestartSignal, out int signal);
@@ -194,7 +196,7 @@ internal sealed class MasterService : IHostedService, IDisposable
         long began = Stopwatch.GetTimestamp();
         var old = _current;
         _notifier.Reloading($"Reloading: starting generation {_generation + 1}");
-        var sockets = PrepareSockets();
+        var sockets = await PrepareSocketsAsync(stopping).ConfigureAwait(false);
         if (sockets is null)
         {
             _metrics.RolledBack();
@@ -293,10 +295,11 @@ internal sealed class MasterService : IHostedService, IDisposable
     }
 
     /// <summary>
-    /// Re-reads the configuration and returns the sockets for the next generation: the current ones,
-    /// plus any endpoint added, minus any removed. Null when binding fails; the restart is then rolled back.
+    /// Re-reads the configuration, asks the app's Kestrel again what it binds, and returns the sockets for
+    /// the next generation: the current ones, plus any endpoint added, minus any removed. Null when
+    /// binding fails; the restart is then rolled back.
     /// </summary>
-    private ListenSocketSet? PrepareSockets()
+    private async Task<ListenSocketSet?> PrepareSocketsAsync(CancellationToken stopping)
     {
         var current = _sockets!;
         if (current.FromSystemd)
@@ -317,7 +320,7 @@ internal sealed class MasterService : IHostedService, IDisposable
 
         try
         {
-            var next = current.Rebind(EndpointResolver.Resolve(_configuration), _logger);
+            var next = await current.RebindAsync(_endpoints, _logger, stopping).ConfigureAwait(false);
             if (next.Added.Count == 0 && next.Listeners.Count == current.Listeners.Count)
             {
                 return current;
