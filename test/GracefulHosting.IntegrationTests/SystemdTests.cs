@@ -22,7 +22,7 @@ public sealed class SystemdTests
 
         // systemd-socket-activate starts the app on the first connection.
         int first = await Http.GetPidAsync(client);
-        await master.WaitForLineAsync($@"Listening on 127\.0\.0\.1:{port} from systemd \(fd 3, name Http\) for Kestrel:Endpoints:Http:Url, matched by name");
+        await master.WaitForLineAsync($@"Listening on 127\.0\.0\.1:{port} from systemd \(fd 3, name Http\) for http://127\.0\.0\.1:{port}, matched by name \(Kestrel:Endpoints:Http\)");
 
         await using (var load = new LoadClient(address, concurrency: 4))
         {
@@ -61,12 +61,12 @@ public sealed class SystemdTests
 
         int child = await Http.GetPidAsync(httpClient);
         Assert.Equal(child, await Http.GetPidAsync(secondClient));
-        Assert.True(master.HasLine($@"127\.0\.0\.1:{secondPort} from systemd \(fd 3, name Second\) for Kestrel:Endpoints:Second:Url, matched by name"));
-        Assert.True(master.HasLine($@"127\.0\.0\.1:{httpPort} from systemd \(fd 4, name Http\) for Kestrel:Endpoints:Http:Url, matched by name"));
+        Assert.True(master.HasLine($@"127\.0\.0\.1:{secondPort} from systemd \(fd 3, name Second\) for http://127\.0\.0\.1:{secondPort}, matched by name \(Kestrel:Endpoints:Second\)"), master.Output);
+        Assert.True(master.HasLine($@"127\.0\.0\.1:{httpPort} from systemd \(fd 4, name Http\) for http://127\.0\.0\.1:{httpPort}, matched by name \(Kestrel:Endpoints:Http\)"), master.Output);
     }
 
     [Fact]
-    public async Task SocketActivation_UnnamedUnmatchedSocket_ServedAsPlainHttpAndLogged()
+    public async Task SocketActivation_EndpointWithoutSocket_ExitsNonZeroSayingHowToFixTheUnits()
     {
         int port = ProcNet.FreeLoopbackPort();
         await using var master = MasterProcess.Start(launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}"],
@@ -79,18 +79,44 @@ public sealed class SystemdTests
         _ = Http.GetPidAsync(client).ContinueWith(_ => { }, TaskScheduler.Default);
         Assert.True(await exited);
         Assert.NotEqual(0, master.ExitCode);
-        Assert.Contains("Kestrel:Endpoints:Http:Url = 'http://127.0.0.1:1' has no socket from systemd", master.Output, StringComparison.Ordinal);
+        Assert.Contains($"Kestrel asked for 127.0.0.1:1 (Kestrel:Endpoints:Http:Url = 'http://127.0.0.1:1'), but systemd passed no socket for it (it passed 127.0.0.1:{port})",
+            master.Output, StringComparison.Ordinal);
+        Assert.Contains("FileDescriptorName=", master.Output, StringComparison.Ordinal);
+    }
 
-        // Without configured endpoints the same socket is served as a plain HTTP endpoint.
-        int port2 = ProcNet.FreeLoopbackPort();
+    [Fact]
+    public async Task SocketActivation_AppNamesNoEndpoints_SocketsBecomeItsUrlsAndNothingElseIsBound()
+    {
+        int port = ProcNet.FreeLoopbackPort();
         using var copy = ExampleApp.CopyToTemp();
         ExampleApp.RemoveKestrelSection(copy.Path);
-        await using var second = MasterProcess.Start(copy.Path, launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port2}"], defaultEndpoint: false);
-        await WaitForActivatorAsync(second, 1);
-        using var client2 = Http.CreateClient(new Uri($"http://127.0.0.1:{port2}/"));
-        int pid = await Http.GetPidAsync(client2);
-        Assert.NotEqual(second.Pid, pid);
-        Assert.True(second.HasLine($@"Listening on 127\.0\.0\.1:{port2} from systemd \(fd 3, name -\): no Kestrel endpoint matches it, so it is served as a plain HTTP endpoint"));
+        await using var master = MasterProcess.Start(copy.Path, launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}"], defaultEndpoint: false);
+        await WaitForActivatorAsync(master, 1);
+        using var client = Http.CreateClient(new Uri($"http://127.0.0.1:{port}/"));
+
+        int pid = await Http.GetPidAsync(client);
+
+        Assert.NotEqual(master.Pid, pid);
+        Assert.True(master.HasLine($@"The app names no URLs or endpoints of its own, so Kestrel serves on the sockets systemd passed: http://127\.0\.0\.1:{port}"), master.Output);
+        Assert.True(master.HasLine($@"Listening on 127\.0\.0\.1:{port} from systemd \(fd 3, name -\) for http://127\.0\.0\.1:{port}, matched by address"), master.Output);
+        // Kestrel's default (localhost:5000) is not bound: only systemd's socket listens.
+        Assert.Equal([port], ProcNet.ListeningSockets(master.Pid).Values.Select(e => e.Port).ToArray());
+    }
+
+    [Fact]
+    public async Task SocketActivation_SocketNoEndpointAsksFor_ClosedWithWarning()
+    {
+        int port = ProcNet.FreeLoopbackPort();
+        int extraPort = ProcNet.FreeLoopbackPort();
+        await using var master = MasterProcess.Start(
+            launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "-l", $"127.0.0.1:{extraPort}", "--fdname=Http:Extra"]);
+        await WaitForActivatorAsync(master, 2);
+        using var client = Http.CreateClient(new Uri($"http://127.0.0.1:{port}/"));
+
+        int pid = await Http.GetPidAsync(client);
+
+        Assert.True(master.HasLine($@"systemd passed 127\.0\.0\.1:{extraPort} \(fd 4, name Extra\), but Kestrel asks for no endpoint it matches, so it is not served"), master.Output);
+        Assert.Equal([port], ProcNet.ListeningSockets(pid).Values.Select(e => e.Port).ToArray());
     }
 
     [Fact]
