@@ -14,42 +14,7 @@ public sealed class KeepAliveTests
         await master.WaitForReadyAsync(1);
         var server = new IPEndPoint(IPAddress.Parse(address.Host), address.Port);
 
-        using var stop = new CancellationTokenSource();
-        var failures = new List<string>();
-        int succeeded = 0;
-        var pids = new HashSet<int>();
-        var clients = Enumerable.Range(0, 10).Select(_ => Task.Run(async () =>
-        {
-            using var client = new KeepAliveClient(server);
-            while (!stop.IsCancellationRequested)
-            {
-                try
-                {
-                    var (status, body, _) = await client.GetAsync("/", CancellationToken.None);
-                    lock (failures)
-                    {
-                        if (status == 200)
-                        {
-                            succeeded++;
-                            pids.Add(Http.ParsePid(body));
-                        }
-                        else
-                        {
-                            failures.Add($"status {status}");
-                        }
-                    }
-                }
-                catch (Exception e)
-                {
-                    lock (failures)
-                    {
-                        failures.Add(e.GetType().Name + ": " + e.Message);
-                    }
-                }
-            }
-
-            return client.Connections;
-        })).ToList();
+        await using var load = RequestLoad.KeepAlive(server, clients: 10);
 
         for (int generation = 2; generation <= 6; generation++)
         {
@@ -60,12 +25,11 @@ public sealed class KeepAliveTests
         }
 
         await Task.Delay(400);
-        await stop.CancelAsync();
-        int[] connections = await Task.WhenAll(clients);
+        int[] connections = await load.StopAsync();
 
-        Assert.Empty(failures);
-        Assert.True(succeeded > 500, $"only {succeeded} requests succeeded");
-        Assert.Equal(6, pids.Count);
+        Assert.Empty(load.Failures);
+        Assert.True(load.Succeeded > 500, $"only {load.Succeeded} requests succeeded");
+        Assert.Equal(6, load.Pids.Count);
         // Clients left each old generation on its Connection: close, not on errors.
         Assert.True(connections.All(c => c >= 2), "each client should have moved to a new connection");
     }
@@ -86,40 +50,14 @@ public sealed class KeepAliveTests
             Timeout = TimeSpan.FromSeconds(30),
         };
 
-        using var stop = new CancellationTokenSource();
-        var failures = new List<string>();
-        var pids = new HashSet<int>();
-        int succeeded = 0;
-        var workers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        await using var load = new RequestLoad(8, () => async () =>
         {
-            while (!stop.IsCancellationRequested)
-            {
-                try
-                {
-                    using var response = await client.GetAsync("/");
-                    string body = await response.Content.ReadAsStringAsync();
-                    lock (failures)
-                    {
-                        if (response.IsSuccessStatusCode && response.Version == System.Net.HttpVersion.Version20)
-                        {
-                            succeeded++;
-                            pids.Add(Http.ParsePid(body));
-                        }
-                        else
-                        {
-                            failures.Add($"{(int)response.StatusCode} over HTTP/{response.Version}");
-                        }
-                    }
-                }
-                catch (Exception e)
-                {
-                    lock (failures)
-                    {
-                        failures.Add(e.GetType().Name + ": " + e.Message);
-                    }
-                }
-            }
-        })).ToList();
+            using var response = await client.GetAsync("/");
+            string body = await response.Content.ReadAsStringAsync();
+            return response.IsSuccessStatusCode && response.Version == System.Net.HttpVersion.Version20
+                ? (true, body)
+                : (false, $"{(int)response.StatusCode} over HTTP/{response.Version}");
+        });
 
         for (int generation = 2; generation <= 4; generation++)
         {
@@ -129,11 +67,10 @@ public sealed class KeepAliveTests
         }
 
         await Task.Delay(400);
-        await stop.CancelAsync();
-        await Task.WhenAll(workers);
+        await load.StopAsync();
 
-        Assert.Empty(failures);
-        Assert.True(succeeded > 200, $"only {succeeded} requests succeeded");
-        Assert.Equal(4, pids.Count);
+        Assert.Empty(load.Failures);
+        Assert.True(load.Succeeded > 200, $"only {load.Succeeded} requests succeeded");
+        Assert.Equal(4, load.Pids.Count);
     }
 }

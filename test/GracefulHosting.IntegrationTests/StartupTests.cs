@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using GracefulHosting.IntegrationTests.Infrastructure;
 
 namespace GracefulHosting.IntegrationTests;
@@ -52,7 +50,7 @@ public sealed class StartupTests
     {
         using var temp = new TempDirectory();
         string certificate = Path.Combine(temp.Path, "localhost.pfx");
-        WriteSelfSignedCertificate(certificate, "secret");
+        Certificates.WriteSelfSigned(certificate, "secret");
         await using var master = MasterProcess.Start(arguments:
         [
             "--Kestrel:Endpoints:Https:Url=https://127.0.0.1:0",
@@ -140,18 +138,5 @@ public sealed class StartupTests
 
             await Task.Delay(100);
         }
-    }
-
-
-    private static void WriteSelfSignedCertificate(string path, string password)
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        san.AddDnsName("localhost");
-        request.CertificateExtensions.Add(san.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-        File.WriteAllBytes(path, certificate.Export(X509ContentType.Pfx, password));
     }
 }

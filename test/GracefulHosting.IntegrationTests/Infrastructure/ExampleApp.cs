@@ -48,20 +48,32 @@ internal static class ExampleApp
         return dir?.FullName ?? throw new InvalidOperationException("GracefulHosting.sln not found above " + AppContext.BaseDirectory);
     }
 
-    private static string FindOutput()
+    private static string FindOutput() => FindOutput(Path.Combine("examples", "HelloGraceful"), "HelloGraceful");
+
+    /// <summary>The build output of the app project in <paramref name="projectDirectory"/>, built with this test project.</summary>
+    internal static string FindOutput(string projectDirectory, string app)
     {
         // .../test/GracefulHosting.IntegrationTests/bin/<Configuration>/<tfm>/
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
         string tfm = testOutput.Name;
         string configuration = testOutput.Parent!.Name;
-        string output = Path.Combine(RepositoryRoot, "examples", "HelloGraceful", "bin", configuration, tfm);
-        if (!File.Exists(Path.Combine(output, "HelloGraceful.dll")))
+        string output = Path.Combine(RepositoryRoot, projectDirectory, "bin", configuration, tfm);
+        if (!File.Exists(Path.Combine(output, app + ".dll")))
         {
-            throw new InvalidOperationException($"The example is not built at {output}.");
+            throw new InvalidOperationException($"{app} is not built at {output}.");
         }
 
         return output;
     }
+}
+
+/// <summary>The small apps in test/apps, each built with this test project.</summary>
+internal static class TestApps
+{
+    public const string Endpoints = "EndpointsApp";
+
+    /// <summary>The build output of <see cref="Endpoints"/>.</summary>
+    public static string EndpointsDirectory { get; } = ExampleApp.FindOutput(Path.Combine("test", "apps", Endpoints), Endpoints);
 }
 
 /// <summary>A temporary folder, deleted on dispose.</summary>

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace GracefulHosting.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A real HelloGraceful process started by a test (normally a master), with its log lines.
+/// A real app process started by a test (normally a master; HelloGraceful unless another app is named), with its log lines.
 /// Dispose kills it and every descendant by pid, even when the test failed.
 /// </summary>
 internal sealed partial class MasterProcess : IAsyncDisposable
@@ -18,9 +18,12 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     private readonly HashSet<int> _knownPids = [];
     private readonly Lock _lock = new();
 
-    private MasterProcess(Process process)
+    private readonly string _app;
+
+    private MasterProcess(Process process, string app)
     {
         _process = process;
+        _app = app;
         Pid = process.Id;
         _process.OutputDataReceived += (_, e) => OnLine(e.Data);
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
@@ -39,9 +42,13 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts <c>dotnet HelloGraceful.dll</c> in <paramref name="appDirectory"/> on a free port of 127.0.0.1.</summary>
-    /// <remarks>With <c>launcher</c>, a command that execs the app (such as <c>systemd-socket-activate -l ...</c>) runs first.</remarks>
+    /// <remarks>
+    /// With <c>launcher</c>, a command that execs the app (such as <c>systemd-socket-activate -l ...</c>) runs first.
+    /// With <c>app</c>, another app of that name in <paramref name="appDirectory"/> (see <see cref="TestApps"/>).
+    /// </remarks>
     public static MasterProcess Start(string? appDirectory = null, IEnumerable<string>? arguments = null,
-        IDictionary<string, string?>? environment = null, bool defaultEndpoint = true, IReadOnlyList<string>? launcher = null)
+        IDictionary<string, string?>? environment = null, bool defaultEndpoint = true, IReadOnlyList<string>? launcher = null,
+        string app = "HelloGraceful")
     {
         appDirectory ??= ExampleApp.OutputDirectory;
         var startInfo = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet")
@@ -61,7 +68,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             startInfo.ArgumentList.Add("dotnet");
         }
 
-        startInfo.ArgumentList.Add(Path.Combine(appDirectory, "HelloGraceful.dll"));
+        startInfo.ArgumentList.Add(Path.Combine(appDirectory, app + ".dll"));
         if (defaultEndpoint)
         {
             startInfo.ArgumentList.Add("--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0");
@@ -87,7 +94,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             }
         }
 
-        return new MasterProcess(Process.Start(startInfo)!);
+        return new MasterProcess(Process.Start(startInfo)!, app);
     }
 
     private void OnLine(string? line)
@@ -237,11 +244,11 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         }
     }
 
-    private static bool BelongsToTest(int pid)
+    private bool BelongsToTest(int pid)
     {
         try
         {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Contains("HelloGraceful", StringComparison.Ordinal);
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains(_app, StringComparison.Ordinal);
         }
         catch (IOException)
         {
