@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using GracefulHosting.IntegrationTests.Infrastructure;
 
 namespace GracefulHosting.IntegrationTests;
@@ -117,6 +118,39 @@ public sealed class SystemdTests
 
         Assert.True(master.HasLine($@"systemd passed 127\.0\.0\.1:{extraPort} \(fd 4, name Extra\), but Kestrel asks for no endpoint it matches, so it is not served"), master.Output);
         Assert.Equal([port], ProcNet.ListeningSockets(pid).Values.Select(e => e.Port).ToArray());
+    }
+
+    [Fact]
+    public async Task SocketActivation_UnixSocket_ServedAcrossRestartsAndItsFileLeftToSystemd()
+    {
+        using var copy = ExampleApp.CopyToTemp();
+        ExampleApp.RemoveKestrelSection(copy.Path);
+        string path = Path.Combine(copy.Path, "app.sock");
+        await using var master = MasterProcess.Start(copy.Path, launcher: ["systemd-socket-activate", "-l", path], defaultEndpoint: false);
+        await WaitForActivatorAsync(master, 1);
+        var server = new UnixDomainSocketEndPoint(path);
+        using (var first = new KeepAliveClient(server))
+        {
+            // systemd-socket-activate starts the app on the first connection.
+            var (status, _, _) = await first.GetAsync("/", CancellationToken.None);
+            Assert.Equal(200, status);
+        }
+
+        Assert.True(master.HasLine($@"Listening on unix:{Regex.Escape(path)} from systemd \(fd 3, name -\) for http://unix:{Regex.Escape(path)}, matched by address"), master.Output);
+        await using (var load = RequestLoad.KeepAlive(server, clients: 3))
+        {
+            master.Signal(Native.SIGHUP);
+            int second = await master.WaitForRestartAsync(2);
+            await master.WaitForLineAsync(@"Child generation 1 \(pid \d+\) exited");
+            await load.StopAsync();
+            Assert.Empty(load.Failures);
+            Assert.Contains(second, load.Pids);
+        }
+
+        master.Signal(Native.SIGTERM);
+        Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, master.ExitCode);
+        Assert.True(File.Exists(path), "the socket file is systemd's: the master leaves it");
     }
 
     [Fact]

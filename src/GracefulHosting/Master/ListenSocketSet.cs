@@ -157,8 +157,9 @@ internal sealed class ListenSocketSet : IDisposable
     {
         foreach (var listener in listeners)
         {
-            MasterLog.ListenerClosed(logger, listener.Address, listener.Endpoint);
+            string address = listener.Address;
             listener.Close();
+            MasterLog.ListenerClosed(logger, address, listener.Endpoint);
         }
     }
 
