@@ -50,16 +50,17 @@ internal sealed class KestrelEndpointProbe
     /// <exception cref="InvalidOperationException">Kestrel could not start; the message says why and names the setting.</exception>
     public async Task<IReadOnlyList<string>> RunAsync(Func<EndpointSettings, Func<EndPoint, EndPoint>> transport, IReadOnlyList<string> fallbackUrls, CancellationToken cancellationToken)
     {
-        var hosting = GetHostingAddresses();
-        if (hosting.Urls.Count == 0 && fallbackUrls.Count > 0)
-        {
-            hosting = hosting with { Urls = fallbackUrls, Source = "the sockets systemd passed" };
-        }
-
         var failures = new List<Exception>();
+        var hosting = new HostingAddresses([], false, "urls");
         EndpointSettings? settings = null;
         try
         {
+            hosting = GetHostingAddresses();
+            if (hosting.Urls.Count == 0 && fallbackUrls.Count > 0)
+            {
+                hosting = hosting with { Urls = fallbackUrls, Source = "the sockets systemd passed" };
+            }
+
             return await RunCoreAsync(_loggers, hosting, options =>
             {
                 settings = EndpointSettings.From(options.ConfigurationLoader?.Configuration, hosting);

@@ -120,6 +120,7 @@ internal sealed class GracefulRestartSetup
 
         services.AddSingleton(ChildCommand.FromCurrentProcess());
         services.AddSingleton<KestrelEndpointProbe>();
+        FreezeKestrelReload(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>()));
         services.AddMetrics();
@@ -194,18 +195,7 @@ internal sealed class GracefulRestartSetup
             }
         }
 
-        // A generation serves the endpoints it was started with; Kestrel's own reload would drop them.
-        var freeze = new KestrelReloadFreeze();
-        for (int i = 0; i < services.Count; i++)
-        {
-            var descriptor = services[i];
-            if (descriptor.ServiceType == typeof(IConfigureOptions<KestrelServerOptions>) && !descriptor.IsKeyedService)
-            {
-                services[i] = ServiceDescriptor.Describe(typeof(IConfigureOptions<KestrelServerOptions>),
-                    sp => freeze.Wrap((IConfigureOptions<KestrelServerOptions>)CreateInner(sp, descriptor)), descriptor.Lifetime);
-            }
-        }
-
+        FreezeKestrelReload(services);
         services.TryAddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<ChildService>();
 
@@ -247,6 +237,24 @@ internal sealed class GracefulRestartSetup
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// A generation serves the endpoints it was started with, which Kestrel's own live reload would drop;
+    /// the master builds Kestrel's options the same way (see <see cref="KestrelReloadFreeze"/>).
+    /// </summary>
+    private static void FreezeKestrelReload(IServiceCollection services)
+    {
+        var freeze = new KestrelReloadFreeze();
+        for (int i = 0; i < services.Count; i++)
+        {
+            var descriptor = services[i];
+            if (descriptor.ServiceType == typeof(IConfigureOptions<KestrelServerOptions>) && !descriptor.IsKeyedService)
+            {
+                services[i] = ServiceDescriptor.Describe(typeof(IConfigureOptions<KestrelServerOptions>),
+                    sp => freeze.Wrap((IConfigureOptions<KestrelServerOptions>)CreateInner(sp, descriptor)), descriptor.Lifetime);
+            }
+        }
     }
 
     private static object CreateInner(IServiceProvider provider, ServiceDescriptor descriptor) =>

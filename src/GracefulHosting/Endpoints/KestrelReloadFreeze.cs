@@ -3,15 +3,16 @@ using Microsoft.AspNetCore.Server.Kestrel;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
-namespace GracefulHosting.Child;
+namespace GracefulHosting.Endpoints;
 
 /// <summary>
-/// Keeps a generation's Kestrel from re-reading its endpoint configuration on its own. The web host's
-/// defaults have Kestrel watch <c>Kestrel:Endpoints</c> and certificate files (<c>reloadOnChange</c>)
-/// and rebind live; in a child that would stop serving an address the moment the file changes, while
-/// the new address can only be bound by the master. Endpoint and certificate changes apply on the
-/// restart signal instead: the master asks Kestrel again and the next generation serves them, while the
-/// old one keeps serving what it has until the switch, and keeps it if the restart is rolled back.
+/// Keeps Kestrel from re-reading its endpoint configuration on its own. The web host's defaults have
+/// Kestrel watch <c>Kestrel:Endpoints</c> and certificate files (<c>reloadOnChange</c>) and rebind
+/// live; in a child that would stop serving an address the moment the file changes, while the new
+/// address can only be bound by the master. Endpoint and certificate changes apply on the restart
+/// signal instead: the master asks Kestrel again and the next generation serves them, while the old
+/// one keeps serving what it has until the switch, and keeps it if the restart is rolled back. The
+/// master applies the same rule, so that its Kestrel and every generation's build the same options.
 /// </summary>
 /// <remarks>
 /// Each <c>IConfigureOptions&lt;KestrelServerOptions&gt;</c> of the app runs through <see cref="Wrap"/>. The

@@ -1,4 +1,4 @@
-using GracefulHosting.Child;
+using GracefulHosting.Endpoints;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -6,7 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace GracefulHosting.Tests.Child;
+namespace GracefulHosting.Tests.Endpoints;
 
 public sealed class KestrelReloadFreezeTests : IAsyncDisposable
 {
