@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using GracefulHosting.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -37,7 +38,7 @@ public sealed class ListenerReloadTests(ITestOutputHelper output)
         Assert.Equal(newPid, await Http.GetPidAsync(newClient));
         Assert.DoesNotContain(oldPort, ProcNet.ListeningSockets(newPid).Values.Select(e => e.Port));
 
-        await master.WaitForLineAsync($@"Closed listener 127\.0\.0\.1:{oldPort} for http://127\.0\.0\.1:0");
+        await master.WaitForLineAsync($@"Closed listener 127\.0\.0\.1:{oldPort} for 127\.0\.0\.1:{oldPort}");
         Assert.Equal([newPort], ProcNet.ListeningSockets(master.Pid).Values.Select(e => e.Port).ToArray());
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         var refused = await Assert.ThrowsAsync<SocketException>(() => probe.ConnectAsync(IPAddress.Loopback, oldPort));
@@ -64,6 +65,32 @@ public sealed class ListenerReloadTests(ITestOutputHelper output)
         Assert.False(master.HasLine("Started child generation 2"));
         using var client = Http.CreateClient(new Uri($"http://127.0.0.1:{oldPort}/"));
         Assert.Equal(oldPid, await Http.GetPidAsync(client));
+    }
+
+    [Fact]
+    public async Task Sighup_UnixEndpointAddedThenRemoved_BoundBeforeTheNewGenerationFileRemovedAfterTheOldOneExits()
+    {
+        using var copy = ExampleApp.CopyToTemp();
+        string path = Path.Combine(copy.Path, "app.sock");
+        await using var master = MasterProcess.Start(copy.Path);
+        await master.WaitForReadyAsync(1);
+
+        ExampleApp.EditSettings(copy.Path, json => json["Kestrel"]!["Endpoints"]!["Unix"] = new System.Text.Json.Nodes.JsonObject { ["Url"] = $"http://unix:{path}" });
+        master.Signal(Native.SIGHUP);
+        await master.WaitForLineAsync($@"Listening on unix:{Regex.Escape(path)} for http://unix:{Regex.Escape(path)}");
+        int second = await master.WaitForRestartAsync(2);
+        using (var client = new KeepAliveClient(new UnixDomainSocketEndPoint(path)))
+        {
+            var (status, body, _) = await client.GetAsync("/", CancellationToken.None);
+            Assert.Equal((200, second), (status, Http.ParsePid(body)));
+        }
+
+        ExampleApp.EditSettings(copy.Path, json => json["Kestrel"]!["Endpoints"]!.AsObject().Remove("Unix"));
+        master.Signal(Native.SIGHUP);
+        await master.WaitForRestartAsync(3);
+        await master.WaitForLineAsync($@"Child generation 2 \(pid {second}\) exited");
+        await master.WaitForLineAsync($@"Closed listener unix:{Regex.Escape(path)} for unix:{Regex.Escape(path)}");
+        Assert.False(File.Exists(path), "the master removes the file of a Unix socket endpoint that is gone");
     }
 
     private static void SetEndpoint(string appDirectory, string url)

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using GracefulHosting.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using GracefulHosting.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -25,16 +26,17 @@ public sealed class SystemdTests(ITestOutputHelper output)
 
         // systemd-socket-activate starts the app on the first connection.
         int first = await Http.GetPidAsync(client);
-        await master.WaitForLineAsync($@"Listening on 127\.0\.0\.1:{port} from systemd \(fd 3, name Http\) for Kestrel:Endpoints:Http:Url, matched by name");
+        await master.WaitForLineAsync($@"Listening on 127\.0\.0\.1:{port} from systemd \(fd 3, name Http\) for http://127\.0\.0\.1:{port}, matched by name \(Kestrel:Endpoints:Http\)");
 
+        int last = first;
         await using (var load = new LoadClient(address, concurrency: 4))
         {
             await load.WaitForPidAsync(first, TimeSpan.FromSeconds(15));
             for (int generation = 2; generation <= 3; generation++)
             {
                 master.Signal(Native.SIGHUP);
-                int pid = await master.WaitForRestartAsync(generation);
-                await load.WaitForPidAsync(pid, TimeSpan.FromSeconds(15));
+                last = await master.WaitForRestartAsync(generation);
+                await load.WaitForPidAsync(last, TimeSpan.FromSeconds(15));
             }
 
             await load.StopAsync();
@@ -42,7 +44,8 @@ public sealed class SystemdTests(ITestOutputHelper output)
             Assert.True(load.Succeeded > 20);
         }
 
-        int last = await Http.WaitForPidAsync(client, p => p != first, TimeSpan.FromSeconds(15));
+        // The serving generation, not one that answered while it drained.
+        Assert.Equal(last, await Http.WaitForPidAsync(client, p => p == last, TimeSpan.FromSeconds(15)));
         var masterSockets = ProcNet.ListeningSockets(master.Pid);
         Assert.Equal([port], masterSockets.Values.Select(e => e.Port).ToArray());
         Assert.Equal(masterSockets.Keys.Order(), ProcNet.ListeningSockets(last).Keys.Order());
@@ -66,12 +69,12 @@ public sealed class SystemdTests(ITestOutputHelper output)
 
         int child = await Http.GetPidAsync(httpClient);
         Assert.Equal(child, await Http.GetPidAsync(secondClient));
-        Assert.True(master.HasLine($@"127\.0\.0\.1:{secondPort} from systemd \(fd 3, name Second\) for Kestrel:Endpoints:Second:Url, matched by name"));
-        Assert.True(master.HasLine($@"127\.0\.0\.1:{httpPort} from systemd \(fd 4, name Http\) for Kestrel:Endpoints:Http:Url, matched by name"));
+        Assert.True(master.HasLine($@"127\.0\.0\.1:{secondPort} from systemd \(fd 3, name Second\) for http://127\.0\.0\.1:{secondPort}, matched by name \(Kestrel:Endpoints:Second\)"), master.Output);
+        Assert.True(master.HasLine($@"127\.0\.0\.1:{httpPort} from systemd \(fd 4, name Http\) for http://127\.0\.0\.1:{httpPort}, matched by name \(Kestrel:Endpoints:Http\)"), master.Output);
     }
 
     [Fact]
-    public async Task SocketActivation_UnnamedUnmatchedSocket_ServedAsPlainHttpAndLogged()
+    public async Task SocketActivation_EndpointWithoutSocket_ExitsNonZeroSayingHowToFixTheUnits()
     {
         using var held = new HeldPort();
         int port = held.Port;
@@ -85,19 +88,80 @@ public sealed class SystemdTests(ITestOutputHelper output)
         _ = Http.GetPidAsync(client).ContinueWith(_ => { }, TaskScheduler.Default);
         Assert.True(await exited);
         Assert.NotEqual(0, master.ExitCode);
-        Assert.Contains("Kestrel:Endpoints:Http:Url = 'http://127.0.0.1:1' has no socket from systemd", master.Output, StringComparison.Ordinal);
+        Assert.Contains($"Kestrel asked for 127.0.0.1:1 (Kestrel:Endpoints:Http:Url = 'http://127.0.0.1:1'), but systemd passed no socket for it (it passed 127.0.0.1:{port})",
+            master.Output, StringComparison.Ordinal);
+        Assert.Contains("FileDescriptorName=", master.Output, StringComparison.Ordinal);
+    }
 
-        // Without configured endpoints the same socket is served as a plain HTTP endpoint.
-        using var held2 = new HeldPort();
-        int port2 = held2.Port;
+    [Fact]
+    public async Task SocketActivation_AppNamesNoEndpoints_SocketsBecomeItsUrlsAndNothingElseIsBound()
+    {
+        using var held = new HeldPort();
+        int port = held.Port;
         using var copy = ExampleApp.CopyToTemp();
         ExampleApp.RemoveKestrelSection(copy.Path);
-        await using var second = MasterProcess.Start(copy.Path, launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port2}"], defaultEndpoint: false, output: output);
-        await WaitForActivatorAsync(second, 1);
-        using var client2 = Http.CreateClient(new Uri($"http://127.0.0.1:{port2}/"));
-        int pid = await Http.GetPidAsync(client2);
-        Assert.NotEqual(second.Pid, pid);
-        Assert.True(second.HasLine($@"Listening on 127\.0\.0\.1:{port2} from systemd \(fd 3, name -\): no Kestrel endpoint matches it, so it is served as a plain HTTP endpoint"));
+        await using var master = MasterProcess.Start(copy.Path, launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}"], defaultEndpoint: false);
+        await WaitForActivatorAsync(master, 1);
+        using var client = Http.CreateClient(new Uri($"http://127.0.0.1:{port}/"));
+
+        int pid = await Http.GetPidAsync(client);
+
+        Assert.NotEqual(master.Pid, pid);
+        Assert.True(master.HasLine($@"The app names no URLs or endpoints of its own, so Kestrel serves on the sockets systemd passed: http://127\.0\.0\.1:{port}"), master.Output);
+        Assert.True(master.HasLine($@"Listening on 127\.0\.0\.1:{port} from systemd \(fd 3, name -\) for http://127\.0\.0\.1:{port}, matched by address"), master.Output);
+        // Kestrel's default (localhost:5000) is not bound: only systemd's socket listens.
+        Assert.Equal([port], ProcNet.ListeningSockets(master.Pid).Values.Select(e => e.Port).ToArray());
+    }
+
+    [Fact]
+    public async Task SocketActivation_SocketNoEndpointAsksFor_ClosedWithWarning()
+    {
+        using var held = new HeldPort();
+        int port = held.Port;
+        using var heldExtra = new HeldPort();
+        int extraPort = heldExtra.Port;
+        await using var master = MasterProcess.Start(
+            launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "-l", $"127.0.0.1:{extraPort}", "--fdname=Http:Extra"]);
+        await WaitForActivatorAsync(master, 2);
+        using var client = Http.CreateClient(new Uri($"http://127.0.0.1:{port}/"));
+
+        int pid = await Http.GetPidAsync(client);
+
+        Assert.True(master.HasLine($@"systemd passed 127\.0\.0\.1:{extraPort} \(fd 4, name Extra\), but Kestrel asks for no endpoint it matches, so it is not served"), master.Output);
+        Assert.Equal([port], ProcNet.ListeningSockets(pid).Values.Select(e => e.Port).ToArray());
+    }
+
+    [Fact]
+    public async Task SocketActivation_UnixSocket_ServedAcrossRestartsAndItsFileLeftToSystemd()
+    {
+        using var copy = ExampleApp.CopyToTemp();
+        ExampleApp.RemoveKestrelSection(copy.Path);
+        string path = Path.Combine(copy.Path, "app.sock");
+        await using var master = MasterProcess.Start(copy.Path, launcher: ["systemd-socket-activate", "-l", path], defaultEndpoint: false);
+        await WaitForActivatorAsync(master, 1);
+        var server = new UnixDomainSocketEndPoint(path);
+        using (var first = new KeepAliveClient(server))
+        {
+            // systemd-socket-activate starts the app on the first connection.
+            var (status, _, _) = await first.GetAsync("/", CancellationToken.None);
+            Assert.Equal(200, status);
+        }
+
+        Assert.True(master.HasLine($@"Listening on unix:{Regex.Escape(path)} from systemd \(fd 3, name -\) for http://unix:{Regex.Escape(path)}, matched by address"), master.Output);
+        await using (var load = RequestLoad.KeepAlive(server, clients: 3))
+        {
+            master.Signal(Native.SIGHUP);
+            int second = await master.WaitForRestartAsync(2);
+            await master.WaitForLineAsync(@"Child generation 1 \(pid \d+\) exited");
+            await load.StopAsync();
+            Assert.Empty(load.Failures);
+            Assert.Contains(second, load.Pids);
+        }
+
+        master.Signal(Native.SIGTERM);
+        Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, master.ExitCode);
+        Assert.True(File.Exists(path), "the socket file is systemd's: the master leaves it");
     }
 
     [Fact]

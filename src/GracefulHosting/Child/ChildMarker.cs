@@ -1,27 +1,34 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
+using GracefulHosting.Endpoints;
 
 namespace GracefulHosting.Child;
 
 /// <summary>
 /// The environment variable through which a master tells its child which inherited descriptors to use:
-/// <c>generation=2;control=9;listen=5@127.0.0.1:8080,6@[::]:443|0.0.0.0:443,7!http</c>.
-/// Each listen entry is a descriptor and the addresses Kestrel asks for that it stands in for, or,
-/// after <c>!</c>, the scheme of a socket systemd passed that no configured endpoint claims: the
-/// child serves it as an extra endpoint of its own.
+/// <c>generation=2;control=9;listen=5@127.0.0.1:8080,6@[::1]:8080,7@unix:/run/app.sock</c>.
+/// Each listen entry is a descriptor and the endpoint Kestrel asks for that it stands in for (see
+/// <see cref="EndpointText"/>). Under socket activation, when systemd's sockets stand in for the app's
+/// hosting URLs, <c>;urls=http://127.0.0.1:8080,...</c> lists them. In values, <c>%</c>, <c>,</c>,
+/// <c>;</c> and control characters are percent-encoded.
 /// </summary>
 internal sealed record ChildMarker(int Generation, int ControlFd, IReadOnlyList<InheritedListener> Listeners)
 {
     public const string VariableName = "GRACEFULHOSTING_CHILD";
 
+    /// <summary>URLs the child gives its server when the app names none (systemd's sockets), else empty.</summary>
+    public IReadOnlyList<string> HostingUrls { get; init; } = [];
+
     public string Format()
     {
         var builder = new StringBuilder();
         builder.Append(CultureInfo.InvariantCulture, $"generation={Generation};control={ControlFd};listen=");
-        builder.AppendJoin(',', Listeners.Select(l => l.ExtraScheme is { } scheme
-            ? l.Fd.ToString(CultureInfo.InvariantCulture) + "!" + scheme
-            : l.Fd.ToString(CultureInfo.InvariantCulture) + "@" + string.Join('|', l.Addresses.Select(a => a.ToString()))));
+        builder.AppendJoin(',', Listeners.Select(l => l.Fd.ToString(CultureInfo.InvariantCulture) + "@" + Escape(l.Endpoint)));
+        if (HostingUrls.Count > 0)
+        {
+            builder.Append(";urls=").AppendJoin(',', HostingUrls.Select(Escape));
+        }
+
         return builder.ToString();
     }
 
@@ -31,6 +38,7 @@ internal sealed record ChildMarker(int Generation, int ControlFd, IReadOnlyList<
         int? generation = null;
         int? control = null;
         List<InheritedListener>? listeners = null;
+        IReadOnlyList<string> urls = [];
 
         foreach (string part in value.Split(';', StringSplitOptions.TrimEntries))
         {
@@ -53,6 +61,14 @@ internal sealed record ChildMarker(int Generation, int ControlFd, IReadOnlyList<
                 case "listen":
                     listeners = ParseListeners(value, text);
                     break;
+                case "urls":
+                    urls = text.Split(',').Select(Unescape).ToList();
+                    if (urls.Any(u => u.Length == 0))
+                    {
+                        throw Bad(value, "urls has an empty entry");
+                    }
+
+                    break;
                 default:
                     throw Bad(value, $"unknown key '{key}'");
             }
@@ -72,7 +88,7 @@ internal sealed record ChildMarker(int Generation, int ControlFd, IReadOnlyList<
             }
         }
 
-        return new ChildMarker(generation.Value, control.Value, listeners);
+        return new ChildMarker(generation.Value, control.Value, listeners) { HostingUrls = urls };
     }
 
     private static List<InheritedListener> ParseListeners(string value, string text)
@@ -85,38 +101,20 @@ internal sealed record ChildMarker(int Generation, int ControlFd, IReadOnlyList<
 
         foreach (string entry in text.Split(','))
         {
-            int bang = entry.IndexOf('!', StringComparison.Ordinal);
-            if (bang > 0)
-            {
-                string scheme = entry[(bang + 1)..];
-                if (scheme is not ("http" or "https"))
-                {
-                    throw Bad(value, $"listen entry '{entry}' must end in !http or !https");
-                }
-
-                listeners.Add(new InheritedListener(ParseNumber(value, "listen", entry[..bang], 3), [], scheme));
-                continue;
-            }
-
             int at = entry.IndexOf('@', StringComparison.Ordinal);
             if (at <= 0)
             {
-                throw Bad(value, $"listen entry '{entry}' must look like <fd>@<address>");
+                throw Bad(value, $"listen entry '{entry}' must look like <fd>@<endpoint>");
             }
 
             int fd = ParseNumber(value, "listen", entry[..at], 3);
-            var addresses = new List<IPEndPoint>();
-            foreach (string address in entry[(at + 1)..].Split('|'))
+            string endpoint = Unescape(entry[(at + 1)..]);
+            if (!EndpointText.IsValid(endpoint))
             {
-                if (!IPEndPoint.TryParse(address, out var endPoint))
-                {
-                    throw Bad(value, $"'{address}' is not an IP address and port");
-                }
-
-                addresses.Add(endPoint);
+                throw Bad(value, $"'{endpoint}' is not an endpoint (an IP address and port, unix:<path> or fd:<number>)");
             }
 
-            listeners.Add(new InheritedListener(fd, addresses));
+            listeners.Add(new InheritedListener(fd, endpoint));
         }
 
         return listeners;
@@ -132,12 +130,31 @@ internal sealed record ChildMarker(int Generation, int ControlFd, IReadOnlyList<
         return number;
     }
 
+    private static string Escape(string text)
+    {
+        var builder = new StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            if (c is '%' or ',' or ';' || char.IsControl(c))
+            {
+                builder.Append(CultureInfo.InvariantCulture, $"%{(int)c:X2}");
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    private static string Unescape(string text) => Uri.UnescapeDataString(text);
+
     private static FormatException Bad(string value, string reason) =>
         new($"The environment variable {VariableName}='{value}' is invalid: {reason}. It is set by the GracefulHosting master for its children; do not set it by hand.");
 }
 
-/// <summary>
-/// A listening socket inherited from the master, and the Kestrel addresses it stands in for; or,
-/// when <paramref name="ExtraScheme"/> is set, a socket the child serves as an endpoint of its own.
-/// </summary>
-internal sealed record InheritedListener(int Fd, IReadOnlyList<IPEndPoint> Addresses, string? ExtraScheme = null);
+/// <summary>A listening socket inherited from the master, and the endpoint Kestrel asks for that it stands in for.</summary>
+/// <param name="Fd">The inherited descriptor.</param>
+/// <param name="Endpoint">The endpoint (text of <see cref="EndpointText"/>).</param>
+internal sealed record InheritedListener(int Fd, string Endpoint);

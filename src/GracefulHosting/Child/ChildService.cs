@@ -130,7 +130,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
             // report ready. Its exit before READY=1 makes the master roll the restart back.
             foreach (var listener in unclaimed)
             {
-                ChildLog.UnclaimedListener(_logger, string.Join(", ", listener.Addresses), listener.Fd);
+                ChildLog.UnclaimedListener(_logger, listener.Endpoint, listener.Fd);
             }
 
             Hosting.FailureExitCode.Arm();
@@ -163,7 +163,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         {
             // Kestrel has bound every endpoint by now and reports each with its scheme.
             var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            var targets = ChildWarmup.ChooseTargets(_listeners.Snapshot(), addresses, _sockets.Marker.Listeners);
+            var targets = ChildWarmup.ChooseTargets(_listeners.Snapshot(), addresses);
             if (targets.Count == 0)
             {
                 ChildLog.WarmupSkipped(_logger, path);

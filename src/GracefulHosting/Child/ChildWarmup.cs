@@ -51,19 +51,17 @@ internal sealed class ChildWarmup
     /// <summary>
     /// The listeners to warm up: the first one Kestrel serves as http and the first it serves as
     /// https. Kestrel's own address list (<paramref name="serverAddresses"/>, as it reports it once
-    /// started) gives each endpoint's scheme; a socket that systemd passed and the child serves as its
-    /// own endpoint carries its scheme in <paramref name="inherited"/>.
+    /// started) gives each endpoint's scheme.
     /// </summary>
     [SupportedOSPlatform("linux")]
     public static IReadOnlyList<(InheritedConnectionListener Listener, string Scheme)> ChooseTargets(
-        IReadOnlyList<InheritedConnectionListener> listeners, IEnumerable<string> serverAddresses, IReadOnlyList<InheritedListener> inherited)
+        IReadOnlyList<InheritedConnectionListener> listeners, IEnumerable<string> serverAddresses)
     {
         var addresses = serverAddresses.ToList();
         var targets = new List<(InheritedConnectionListener, string)>();
         foreach (var listener in listeners)
         {
-            string? scheme = SchemeOf(listener.EndPoint, addresses)
-                ?? inherited.FirstOrDefault(l => l.Fd == listener.Fd)?.ExtraScheme;
+            string? scheme = SchemeOf(listener.EndPoint, addresses);
             if (scheme is "http" or "https" && !targets.Exists(t => t.Item2 == scheme))
             {
                 targets.Add((listener, scheme));
@@ -79,6 +77,13 @@ internal sealed class ChildWarmup
     /// </summary>
     internal static string? SchemeOf(EndPoint endPoint, IEnumerable<string> serverAddresses)
     {
+        if (endPoint is System.Net.Sockets.UnixDomainSocketEndPoint unix)
+        {
+            // Kestrel reports a Unix domain socket as http://unix:/path.
+            string? found = serverAddresses.FirstOrDefault(a => a.EndsWith("://unix:" + unix, StringComparison.Ordinal));
+            return found?[..found.IndexOf(':', StringComparison.Ordinal)].ToLowerInvariant();
+        }
+
         if (endPoint is not IPEndPoint local)
         {
             return null;

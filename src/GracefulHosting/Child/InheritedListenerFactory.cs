@@ -1,13 +1,14 @@
 using System.Net;
 using System.Runtime.Versioning;
+using GracefulHosting.Endpoints;
 using Microsoft.AspNetCore.Connections;
 
 namespace GracefulHosting.Child;
 
 /// <summary>
-/// Wraps Kestrel's transport so that each configured address resolves to the socket inherited from
-/// the master (<see cref="FileHandleEndPoint"/>) instead of a new bind. HTTPS, protocols and every
-/// other per-endpoint option stay with Kestrel.
+/// Wraps Kestrel's transport so that each endpoint Kestrel asks for (an address, a Unix socket path
+/// or a descriptor) resolves to the socket inherited from the master (<see cref="FileHandleEndPoint"/>)
+/// instead of a new bind. HTTPS, protocols and every other per-endpoint option stay with Kestrel.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedListenerFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
@@ -27,43 +28,59 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
         _warmup = warmup;
     }
 
+    /// <summary>Every endpoint the master hands over (TCP, Unix domain sockets, descriptors); others go to Kestrel's transport.</summary>
     public bool CanBind(EndPoint endpoint) =>
-        _inner is not IConnectionListenerFactorySelector selector || selector.CanBind(endpoint) ||
-        endpoint is IPEndPoint;
+        EndpointText.Format(endpoint) is not null ||
+        _inner is not IConnectionListenerFactorySelector selector || selector.CanBind(endpoint);
 
+    /// <exception cref="InvalidOperationException">
+    /// No inherited socket stands in for the endpoint. Like a failed bind, Kestrel skips it where it would
+    /// skip one (the IPv6 half of <c>localhost</c>, IPv6 before IPv4 for any address) and fails otherwise.
+    /// </exception>
     public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        if (endpoint is FileHandleEndPoint handle && _sockets.TryTakeExtra((int)handle.FileHandle))
-        {
-            var extra = await _inner.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
-            var extraListener = new InheritedConnectionListener(extra, (int)handle.FileHandle, _sockets, _drain, _warmup);
-            _listeners.Add(extraListener);
-            return extraListener;
-        }
-
-        if (endpoint is not IPEndPoint address)
+        string? text = EndpointText.Format(endpoint);
+        if (text is null)
         {
             return await _inner.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!_sockets.TryTake(address, out int fd))
+        if (!_sockets.TryTake(text, out int fd))
         {
-            string passed = string.Join(", ", _sockets.Marker.Listeners.SelectMany(l => l.Addresses));
-            throw new InvalidOperationException(
-                $"Kestrel asked for {address}, but the master passed no socket for it (passed: {passed}). " +
-                "The master binds the endpoints of the configuration it started with; restart the master to change them.");
+            throw new InvalidOperationException(NoSocketMessage(text));
         }
 
-        var inner = await _inner.BindAsync(new FileHandleEndPoint((ulong)fd, FileHandleType.Tcp), cancellationToken).ConfigureAwait(false);
-        var listener = new InheritedConnectionListener(inner, fd, _sockets, _drain, _warmup);
+        var handle = endpoint as FileHandleEndPoint
+            ?? new FileHandleEndPoint((ulong)fd, endpoint is IPEndPoint ? FileHandleType.Tcp : FileHandleType.Auto);
+        var inner = await _inner.BindAsync(handle, cancellationToken).ConfigureAwait(false);
+        var listener = new InheritedConnectionListener(inner, new InheritedListener(fd, text), _sockets, _drain, _warmup);
         _listeners.Add(listener);
         return listener;
+    }
+
+    private string NoSocketMessage(string endpoint)
+    {
+        string passed = string.Join(", ", _sockets.Marker.Listeners.Select(l => l.Endpoint));
+        bool direct = _sockets.Marker.ControlFd < 0;
+        string message = $"Kestrel asked for {endpoint}, but {(direct ? "systemd" : "the master")} passed no socket for it (passed: {passed}).";
+        if (direct)
+        {
+            return message;
+        }
+
+        // Once this generation serves, a bind comes from Kestrel reloading its endpoint configuration.
+        return message + (_warmup.Done.IsCompleted
+            ? " Kestrel reloaded its endpoint configuration: the master binds new endpoints on the restart signal, and the next generation serves them."
+            : " The master binds what the app's Kestrel asks for when the master starts and on each restart signal; this generation asked for something else.");
     }
 }
 
 /// <summary>
-/// A Kestrel listener on an inherited socket; unbinding it closes our copy of the descriptor. Until
-/// warm-up is done it hands Kestrel only the in-memory warm-up connection, and no real one.
+/// A Kestrel listener on an inherited socket. Until warm-up is done it hands Kestrel only the in-memory
+/// warm-up connection, and no real one. Unbinding it while the child drains closes our copy of the
+/// descriptor. Kestrel also unbinds endpoints when it reloads its configuration (a new certificate,
+/// other protocols); the socket then goes back to the inherited ones, so that Kestrel binds it again
+/// and clients never meet a closed port.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedConnectionListener : IConnectionListener
@@ -75,17 +92,19 @@ internal sealed class InheritedConnectionListener : IConnectionListener
     private readonly System.Threading.Channels.Channel<ConnectionContext> _injected =
         System.Threading.Channels.Channel.CreateUnbounded<ConnectionContext>();
     private readonly TaskCompletionSource _unbound = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly InheritedListener _socket;
+    private int _released;
 
-    public InheritedConnectionListener(IConnectionListener inner, int fd, InheritedSockets sockets, DrainState drain, ChildWarmup warmup)
+    public InheritedConnectionListener(IConnectionListener inner, InheritedListener socket, InheritedSockets sockets, DrainState drain, ChildWarmup warmup)
     {
         _inner = inner;
-        Fd = fd;
+        _socket = socket;
         _sockets = sockets;
         _drain = drain;
         _warmup = warmup;
     }
 
-    public int Fd { get; }
+    public int Fd => _socket.Fd;
 
     /// <summary>Queues an in-memory connection for Kestrel to accept next.</summary>
     public void Inject(ConnectionContext connection) => _injected.Writer.TryWrite(connection);
@@ -117,14 +136,26 @@ internal sealed class InheritedConnectionListener : IConnectionListener
     {
         _unbound.TrySetResult();
         await _inner.UnbindAsync(cancellationToken).ConfigureAwait(false);
-        _sockets.Close(Fd);
+        Release();
     }
 
     public async ValueTask DisposeAsync()
     {
         _unbound.TrySetResult();
         await _inner.DisposeAsync().ConfigureAwait(false);
-        _sockets.Close(Fd);
+        Release();
+    }
+
+    private void Release()
+    {
+        if (_drain.IsDraining)
+        {
+            _sockets.Close(Fd);
+        }
+        else if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            _sockets.Return(_socket);
+        }
     }
 }
 

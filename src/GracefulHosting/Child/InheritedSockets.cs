@@ -1,4 +1,3 @@
-using System.Net;
 using System.Runtime.Versioning;
 using GracefulHosting.Interop;
 
@@ -6,12 +5,13 @@ namespace GracefulHosting.Child;
 
 /// <summary>
 /// The listening sockets and control channel a child inherited, checked before Kestrel sees them.
-/// Kestrel asks for addresses; <see cref="TryTake"/> answers with the inherited descriptor for each.
+/// Kestrel asks for endpoints; <see cref="TryTake"/> answers with the inherited descriptor for each.
+/// In Direct mode the sockets come from systemd and are matched when the host starts (<see cref="Adopt"/>).
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedSockets
 {
-    private readonly List<InheritedListener> _unclaimed;
+    private List<InheritedListener> _unclaimed;
     private readonly List<int> _closed = [];
     private readonly Lock _lock = new();
 
@@ -21,7 +21,7 @@ internal sealed class InheritedSockets
         _unclaimed = [.. marker.Listeners];
     }
 
-    public ChildMarker Marker { get; }
+    public ChildMarker Marker { get; private set; }
 
     /// <summary>Listeners no Kestrel endpoint asked for.</summary>
     public IReadOnlyList<InheritedListener> Unclaimed
@@ -43,7 +43,7 @@ internal sealed class InheritedSockets
     {
         foreach (var listener in marker.Listeners)
         {
-            SocketDescriptors.CheckListeningTcp(listener.Fd, $"{ChildMarker.VariableName}: listen descriptor {listener.Fd}");
+            SocketDescriptors.CheckListeningStream(listener.Fd, $"{ChildMarker.VariableName}: listen descriptor {listener.Fd}");
         }
 
         string control = $"{ChildMarker.VariableName}: control descriptor {marker.ControlFd}";
@@ -61,21 +61,22 @@ internal sealed class InheritedSockets
         return new InheritedSockets(marker);
     }
 
-    /// <summary>Claims an inherited descriptor that the child serves as an extra endpoint of its own.</summary>
-    public bool TryTakeExtra(int fd)
+    /// <summary>Takes the sockets a Direct-mode process matched to the endpoints of its Kestrel, before Kestrel starts.</summary>
+    public void Adopt(IReadOnlyList<InheritedListener> listeners)
     {
         lock (_lock)
         {
-            return _unclaimed.RemoveAll(l => l.Fd == fd && l.ExtraScheme is not null) > 0;
+            Marker = Marker with { Listeners = listeners };
+            _unclaimed = [.. listeners];
         }
     }
 
-    /// <summary>Claims the inherited descriptor that stands in for <paramref name="address"/>.</summary>
-    public bool TryTake(IPEndPoint address, out int fd)
+    /// <summary>Claims the inherited descriptor that stands in for <paramref name="endpoint"/> (text of <see cref="Endpoints.EndpointText"/>).</summary>
+    public bool TryTake(string endpoint, out int fd)
     {
         lock (_lock)
         {
-            int index = _unclaimed.FindIndex(l => l.ExtraScheme is null && l.Addresses.Contains(address));
+            int index = _unclaimed.FindIndex(l => l.Endpoint == endpoint);
             if (index < 0)
             {
                 fd = -1;
@@ -85,6 +86,21 @@ internal sealed class InheritedSockets
             fd = _unclaimed[index].Fd;
             _unclaimed.RemoveAt(index);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Gives back a socket Kestrel let go of without stopping (it reloaded its configuration), so that
+    /// Kestrel can bind it again; it is closed with the unclaimed ones if nothing does.
+    /// </summary>
+    public void Return(InheritedListener listener)
+    {
+        lock (_lock)
+        {
+            if (!_closed.Contains(listener.Fd) && !_unclaimed.Contains(listener))
+            {
+                _unclaimed.Add(listener);
+            }
         }
     }
 

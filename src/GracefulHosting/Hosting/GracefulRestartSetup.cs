@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using GracefulHosting.Child;
+using GracefulHosting.Endpoints;
 using GracefulHosting.Master;
 using GracefulHosting.Systemd;
 using Microsoft.Extensions.Hosting.Systemd;
@@ -128,7 +129,7 @@ internal sealed class GracefulRestartSetup
                     JournalConsole.ApplyInChild(services);
                     break;
                 case GracefulRestartRole.Direct:
-                    ApplyChild(services, AdoptForDirect(configuration), options, configuration);
+                    ApplyChild(services, new InheritedSockets(new ChildMarker(0, -1, [])), options, configuration, FindActivationForDirect());
                     break;
             }
         }
@@ -177,6 +178,8 @@ internal sealed class GracefulRestartSetup
         MasterServices.RemoveAppServices(services);
 
         services.AddSingleton(sp => ChildCommand.FromCurrentProcess(JournalConsole.ChildEnvironment(sp)));
+        services.AddSingleton<KestrelEndpointProbe>();
+        FreezeKestrelReload(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<ServiceNotifier>()));
         services.AddMetrics();
@@ -205,30 +208,31 @@ internal sealed class GracefulRestartSetup
         }
     }
 
-    /// <summary>Direct mode: this process serves on systemd's sockets itself, with no master.</summary>
+    /// <summary>
+    /// Direct mode: this process serves on systemd's sockets itself, with no master. They are matched to
+    /// the endpoints of the app's Kestrel when the host starts (<see cref="InheritedSocketsSetup"/>).
+    /// </summary>
     [SupportedOSPlatform("linux")]
-    private static InheritedSockets AdoptForDirect(IConfiguration configuration)
-    {
-        var activation = SocketActivation.FromEnvironment(Environment.ProcessId, out string? ignored)
+    private static SocketActivation FindActivationForDirect() =>
+        SocketActivation.FromEnvironment(Environment.ProcessId, out string? ignored)
             ?? throw new InvalidOperationException(
                 "GracefulRestart:Mode=Direct serves on sockets passed by systemd, but this process has none" +
                 (ignored is null ? " (LISTEN_FDS is not set)." : $": {ignored}."));
-        var endpoints = Endpoints.EndpointResolver.Resolve(configuration);
-        var sockets = new List<(ActivatedSocket Socket, System.Net.IPEndPoint Local)>();
-        foreach (var activated in activation.Sockets)
-        {
-            using var socket = ActivatedSockets.Open(activated);
-            sockets.Add((activated, (System.Net.IPEndPoint)socket.LocalEndPoint!));
-        }
-
-        var plan = ActivatedSockets.Plan(endpoints, sockets);
-        var listeners = plan.Select(p => new InheritedListener(p.Socket.Fd, p.Addresses, p.ExtraScheme)).ToList();
-        return new InheritedSockets(new ChildMarker(0, -1, listeners));
-    }
 
     [SupportedOSPlatform("linux")]
-    private static int ApplyChild(IServiceCollection services, InheritedSockets sockets, GracefulRestartOptions options, IConfiguration configuration)
+    private static int ApplyChild(IServiceCollection services, InheritedSockets sockets, GracefulRestartOptions options, IConfiguration configuration,
+        SocketActivation? direct = null)
     {
+        if (direct is null)
+        {
+            services.AddSingleton<IHostedService, InheritedSocketsSetup>();
+        }
+        else
+        {
+            services.AddSingleton<KestrelEndpointProbe>();
+            services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<InheritedSocketsSetup>(
+                sp, sp.GetRequiredService<KestrelEndpointProbe>(), direct));
+        }
 
         services.AddSingleton(sockets);
         services.AddSingleton<ChildListeners>();
@@ -245,7 +249,7 @@ internal sealed class GracefulRestartSetup
             if (descriptor.ServiceType == typeof(IConnectionListenerFactory) && !descriptor.IsKeyedService)
             {
                 services[i] = ServiceDescriptor.Singleton<IConnectionListenerFactory>(sp => new InheritedListenerFactory(
-                    CreateInner(sp, descriptor),
+                    (IConnectionListenerFactory)CreateInner(sp, descriptor),
                     sp.GetRequiredService<InheritedSockets>(),
                     sp.GetRequiredService<ChildListeners>(),
                     sp.GetRequiredService<DrainState>(),
@@ -253,27 +257,9 @@ internal sealed class GracefulRestartSetup
             }
         }
 
+        FreezeKestrelReload(services);
         services.TryAddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<ServiceNotifier>()));
         services.AddHostedService<ChildService>();
-
-        // Sockets no configured endpoint claims are served as endpoints of the child's own.
-        var extras = sockets.Marker.Listeners.Where(l => l.ExtraScheme is not null).ToList();
-        if (extras.Count > 0)
-        {
-            services.Configure<KestrelServerOptions>(kestrel =>
-            {
-                foreach (var extra in extras)
-                {
-                    kestrel.ListenHandle((ulong)extra.Fd, listen =>
-                    {
-                        if (extra.ExtraScheme == "https")
-                        {
-                            listen.UseHttps();
-                        }
-                    });
-                }
-            });
-        }
 
         // Kestrel aborts what is left of the drain a little before the master's SIGKILL would.
         var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, options.ExitTimeout.Ticks / 5));
@@ -281,8 +267,26 @@ internal sealed class GracefulRestartSetup
         return sockets.Marker.Generation;
     }
 
-    private static IConnectionListenerFactory CreateInner(IServiceProvider provider, ServiceDescriptor descriptor) =>
-        (IConnectionListenerFactory)(descriptor.ImplementationInstance
+    /// <summary>
+    /// A generation serves the endpoints it was started with, which Kestrel's own live reload would drop;
+    /// the master builds Kestrel's options the same way (see <see cref="KestrelReloadFreeze"/>).
+    /// </summary>
+    private static void FreezeKestrelReload(IServiceCollection services)
+    {
+        var freeze = new KestrelReloadFreeze();
+        for (int i = 0; i < services.Count; i++)
+        {
+            var descriptor = services[i];
+            if (descriptor.ServiceType == typeof(IConfigureOptions<KestrelServerOptions>) && !descriptor.IsKeyedService)
+            {
+                services[i] = ServiceDescriptor.Describe(typeof(IConfigureOptions<KestrelServerOptions>),
+                    sp => freeze.Wrap((IConfigureOptions<KestrelServerOptions>)CreateInner(sp, descriptor)), descriptor.Lifetime);
+            }
+        }
+    }
+
+    private static object CreateInner(IServiceProvider provider, ServiceDescriptor descriptor) =>
+        descriptor.ImplementationInstance
             ?? descriptor.ImplementationFactory?.Invoke(provider)
-            ?? ActivatorUtilities.CreateInstance(provider, descriptor.ImplementationType!));
+            ?? ActivatorUtilities.CreateInstance(provider, descriptor.ImplementationType!);
 }

@@ -31,6 +31,7 @@ internal static partial class Libc
     public const int SIGUSR2 = 12;
     public const int SIGTERM = 15;
 
+    public const int ENOENT = 2;
     public const int EBADF = 9;
     public const int ESRCH = 3;
     public const int ENOTSOCK = 88;
@@ -52,6 +53,18 @@ internal static partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial nint RealPathNative(string path, nint resolved);
+    [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int StatX(int dirfd, string pathname, int flags, uint mask, byte* buffer);
+
+    private const int AT_FDCWD = -100;
+    private const int AT_SYMLINK_NOFOLLOW = 0x100;
+    private const uint STATX_TYPE = 1;
+    private const int StatXSize = 256;
+    private const int StatXModeOffset = 28;
+    private const int S_IFMT = 0xF000;
+
+    /// <summary>The file type bits of <c>st_mode</c> for a socket.</summary>
+    public const int S_IFSOCK = 0xC000;
 
     /// <summary>Returns the descriptor flags of <paramref name="fd"/>, or -1 with errno set.</summary>
     public static int GetDescriptorFlags(int fd) => FcntlInt(fd, F_GETFD, 0);
@@ -106,6 +119,24 @@ internal static partial class Libc
 
     /// <summary>Closes a raw descriptor without shutdown(2); returns errno, 0 on success.</summary>
     public static int Close(int fd) => CloseFd(fd) == -1 ? Marshal.GetLastPInvokeError() : 0;
+
+    /// <summary>
+    /// Reads the type of the file at <paramref name="path"/> (the <c>S_IFMT</c> bits of its mode),
+    /// without following a symbolic link; returns errno, 0 on success. statx(2) is used because its
+    /// buffer has the same layout on every architecture, unlike <c>struct stat</c>.
+    /// </summary>
+    public static unsafe int GetFileType(string path, out int type)
+    {
+        byte* buffer = stackalloc byte[StatXSize];
+        if (StatX(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, buffer) == -1)
+        {
+            type = 0;
+            return Marshal.GetLastPInvokeError();
+        }
+
+        type = *(ushort*)(buffer + StatXModeOffset) & S_IFMT;
+        return 0;
+    }
 
     /// <summary>Sends a signal; returns errno, 0 on success.</summary>
     public static int Kill(int pid, int signal) => KillProcess(pid, signal) == -1 ? Marshal.GetLastPInvokeError() : 0;

@@ -29,15 +29,15 @@ internal static class SocketDescriptors
     }
 
     /// <summary>
-    /// Checks that <paramref name="fd"/> is a listening TCP socket (IPv4 or IPv6).
-    /// <paramref name="notTcpHint"/> is appended to the "not a TCP socket" message, to say what is supported.
+    /// Checks that <paramref name="fd"/> is a listening stream socket: TCP (IPv4 or IPv6) or a Unix
+    /// domain socket, the kinds Kestrel serves on.
     /// </summary>
-    public static void CheckListeningTcp(int fd, string name, string notTcpHint = "")
+    public static void CheckListeningStream(int fd, string name)
     {
         CheckSocket(fd, name, out int domain, out int type);
-        if (domain is not (Libc.AF_INET or Libc.AF_INET6) || type != Libc.SOCK_STREAM)
+        if (domain is not (Libc.AF_INET or Libc.AF_INET6 or Libc.AF_UNIX) || type != Libc.SOCK_STREAM)
         {
-            throw new InvalidOperationException($"{name} is not a TCP socket{notTcpHint}.");
+            throw new InvalidOperationException($"{name} is not a TCP or Unix domain stream socket.");
         }
 
         Check(Libc.GetSocketOption(fd, Libc.SOL_SOCKET, Libc.SO_ACCEPTCONN, out int listening), name);

@@ -83,10 +83,7 @@ internal sealed class ChildProcess : IDisposable
         try
         {
             control = new Socket(new System.Net.Sockets.SafeSocketHandle(masterEnd, ownsHandle: true));
-            var marker = new ChildMarker(
-                generation,
-                childEnd,
-                sockets.Listeners.Select(l => new InheritedListener(l.Fd, l.Addresses, l.ExtraScheme)).ToList());
+            var marker = sockets.CreateMarker(generation, childEnd);
 
             var startInfo = new ProcessStartInfo(command.FileName)
             {

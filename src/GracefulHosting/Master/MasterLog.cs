@@ -12,28 +12,19 @@ internal static partial class MasterLog
     public static partial void MasterStarting(ILogger logger, int masterPid, int listenerCount, RestartStrategy strategy);
 
     [LoggerMessage(EventId = 2, EventName = "ListenerBound", Level = LogLevel.Information,
-        Message = "Listening on {Address} for {Url} (fd {Fd}, from {Source})")]
-    public static partial void ListenerBound(ILogger logger, string url, string address, int fd, string source);
+        Message = "Listening on {Address} for {Url} (fd {Fd})")]
+    public static partial void ListenerBound(ILogger logger, string address, string url, int fd);
 
-    [LoggerMessage(EventId = 3, EventName = "OptionalListenerSkipped", Level = LogLevel.Warning,
-        Message = "Skipped optional address {Address} of {Url}: {Reason}")]
-    public static partial void OptionalListenerSkipped(ILogger logger, string url, string address, string reason);
-
-    [LoggerMessage(EventId = 4, EventName = "SystemdSocketAdopted", Level = LogLevel.Information,
-        Message = "Listening on {Address} from systemd (fd {Fd}, name {FdName}) for {Source}, matched by {MatchedBy}")]
-    public static partial void SystemdSocketAdopted(ILogger logger, string address, int fd, string fdName, string source, string matchedBy);
-
-    [LoggerMessage(EventId = 5, EventName = "SystemdSocketUnmatched", Level = LogLevel.Warning,
-        Message = "Listening on {Address} from systemd (fd {Fd}, name {FdName}): no Kestrel endpoint matches it, so it is served as a plain HTTP endpoint")]
-    public static partial void SystemdSocketUnmatched(ILogger logger, string address, int fd, string fdName);
+    // 3, 4 and 5 (optional address skipped, systemd socket adopted or unmatched) are retired:
+    // Kestrel logs its own skipped addresses, and EndpointLog has the systemd events.
 
     [LoggerMessage(EventId = 6, EventName = "SocketActivationIgnored", Level = LogLevel.Warning,
         Message = "Ignoring systemd socket activation: {Reason}; binding the configured endpoints instead")]
     public static partial void SocketActivationIgnored(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 8, EventName = "ListenerClosed", Level = LogLevel.Information,
-        Message = "Closed listener {Address} for {Url}: the configuration no longer names it")]
-    public static partial void ListenerClosed(ILogger logger, string address, string url);
+        Message = "Closed listener {Address} for {Endpoint}: Kestrel no longer asks for it")]
+    public static partial void ListenerClosed(ILogger logger, string address, string endpoint);
 
     [LoggerMessage(EventId = 9, EventName = "EndpointsKeptUnderSocketActivation", Level = LogLevel.Information,
         Message = "Listening sockets stay as systemd passed them; endpoint changes in the configuration apply when systemd passes new ones")]

@@ -25,6 +25,7 @@ internal sealed class MasterService : IHostedService, IDisposable
     private readonly ChildCommand _command;
     private readonly ServiceNotifier _notifier;
     private readonly Diagnostics.MasterMetrics _metrics;
+    private readonly KestrelEndpointProbe _endpoints;
     private readonly CancellationTokenSource _stopping = new();
     // FullMode Wait, not DropWrite: TryWrite then returns false for a request that finds one pending,
     // so RequestRestart can log it as coalesced (DropWrite drops it and still returns true).
@@ -49,8 +50,10 @@ internal sealed class MasterService : IHostedService, IDisposable
         TimeProvider time,
         ChildCommand command,
         ServiceNotifier notifier,
-        Diagnostics.MasterMetrics metrics)
+        Diagnostics.MasterMetrics metrics,
+        KestrelEndpointProbe endpoints)
     {
+        _endpoints = endpoints;
         _notifier = notifier;
         _metrics = metrics;
         _options = options.Value;
@@ -79,7 +82,6 @@ internal sealed class MasterService : IHostedService, IDisposable
 
     private async Task StartFirstGenerationAsync(CancellationToken cancellationToken)
     {
-        var endpoints = EndpointResolver.Resolve(_configuration);
         var activation = SocketActivation.FromEnvironment(Environment.ProcessId, out string? ignored);
         if (ignored is not null)
         {
@@ -87,8 +89,8 @@ internal sealed class MasterService : IHostedService, IDisposable
         }
 
         _sockets = activation is null
-            ? ListenSocketSet.Bind(endpoints, _logger)
-            : ListenSocketSet.Adopt(endpoints, activation, _logger);
+            ? await ListenSocketSet.BindAsync(_endpoints, _logger, cancellationToken).ConfigureAwait(false)
+            : await ListenSocketSet.AdoptAsync(_endpoints, activation, _logger, cancellationToken).ConfigureAwait(false);
         MasterLog.MasterStarting(_logger, Environment.ProcessId, _sockets.Listeners.Count, _options.Strategy);
 
         RestartSignals.TryParse(_options.RestartSignal, out int signal);
@@ -263,7 +265,7 @@ internal sealed class MasterService : IHostedService, IDisposable
         _notifier.Reloading($"Reloading: starting generation {_generation + 1}");
         try
         {
-            change = PrepareSockets();
+            change = await PrepareSocketsAsync(stopping).ConfigureAwait(false);
             if (change is null)
             {
                 // PrepareSockets logged why, naming the setting.
@@ -403,12 +405,13 @@ internal sealed class MasterService : IHostedService, IDisposable
     }
 
     /// <summary>
-    /// Re-reads the configuration and returns the step to the next generation's sockets: the current
-    /// ones, plus any endpoint added, minus any removed. Null when binding fails; the restart is then
-    /// rolled back. A configuration that cannot be read keeps the current sockets: the new generation
-    /// reads the same configuration and fails on its own, with its own message.
+    /// Re-reads the configuration, asks the app's Kestrel again what it binds, and returns the step to
+    /// the next generation's sockets: the current ones, plus any endpoint added, minus any removed. Null
+    /// when binding fails; the restart is then rolled back. A configuration that cannot be read keeps the
+    /// current sockets: the new generation reads the same configuration and fails on its own, with its
+    /// own message.
     /// </summary>
-    private SocketChange? PrepareSockets()
+    private async Task<SocketChange?> PrepareSocketsAsync(CancellationToken stopping)
     {
         var current = _sockets!;
         if (current.FromSystemd)
@@ -417,11 +420,9 @@ internal sealed class MasterService : IHostedService, IDisposable
             return SocketChange.Keep(current);
         }
 
-        IReadOnlyList<ListenEndpoint> endpoints;
         try
         {
             (_configuration as IConfigurationRoot)?.Reload();
-            endpoints = EndpointResolver.Resolve(_configuration);
         }
         catch (Exception e)
         {
@@ -431,7 +432,7 @@ internal sealed class MasterService : IHostedService, IDisposable
 
         try
         {
-            return current.Rebind(endpoints, _logger);
+            return await current.RebindAsync(_endpoints, _logger, stopping).ConfigureAwait(false);
         }
         catch (InvalidOperationException e)
         {

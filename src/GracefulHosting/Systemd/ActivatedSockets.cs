@@ -3,159 +3,178 @@ using System.Net.Sockets;
 using System.Runtime.Versioning;
 using GracefulHosting.Endpoints;
 using GracefulHosting.Interop;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Systemd;
 
-/// <summary>How one socket from systemd was matched to a Kestrel endpoint.</summary>
-/// <param name="Endpoint">The endpoint, or null when none matches.</param>
-/// <param name="Addresses">The addresses Kestrel asks for that this socket stands in for.</param>
-/// <param name="ByName">True when matched by <c>LISTEN_FDNAMES</c>, false when by address.</param>
-internal sealed record ActivationMatch(ListenEndpoint? Endpoint, IReadOnlyList<IPEndPoint> Addresses, bool ByName);
+/// <summary>One socket systemd passed, checked, and the address it is bound to.</summary>
+/// <param name="Activated">The descriptor and its <c>FileDescriptorName=</c>.</param>
+/// <param name="Socket">A view of the descriptor that does not own it: systemd keeps its own copy, so close it with close(2).</param>
+/// <param name="Local">The address the socket is bound to.</param>
+internal sealed record OpenedSocket(ActivatedSocket Activated, Socket Socket, EndPoint Local)
+{
+    public string Address => EndpointText.Format(Local) ?? Local.ToString() ?? "?";
 
-/// <summary>How one socket from systemd will be served; <paramref name="MatchedBy"/> is null when nothing matched.</summary>
-internal sealed record PlannedSocket(ActivatedSocket Socket, IPEndPoint Local, ListenEndpoint Endpoint,
-    IReadOnlyList<IPEndPoint> Addresses, string? ExtraScheme, string? MatchedBy);
+    /// <summary>Closes the descriptor without shutdown(2), which would stop systemd's copy too.</summary>
+    [SupportedOSPlatform("linux")]
+    public void Release()
+    {
+        Socket.Dispose();
+        Libc.Close(Activated.Fd);
+    }
+}
 
-/// <summary>Checks the sockets systemd passed and matches them to the app's endpoints.</summary>
+/// <summary>A socket from systemd that stands in for an endpoint Kestrel asked for.</summary>
+/// <param name="Socket">The socket.</param>
+/// <param name="Endpoint">The endpoint Kestrel asked for (text of <see cref="EndpointText"/>).</param>
+/// <param name="MatchedBy">How: <c>name</c>, <c>address</c> or <c>descriptor</c>.</param>
+internal sealed record AdoptedSocket(OpenedSocket Socket, string Endpoint, string MatchedBy);
+
+/// <summary>How the sockets systemd passed are served.</summary>
+/// <param name="Adopted">The sockets Kestrel asked for, in the order it asked.</param>
+/// <param name="Unused">The sockets no endpoint asked for; the caller closes them.</param>
+/// <param name="HostingUrls">The sockets' URLs when they stand in for the app's hosting URLs (the app names none), else empty.</param>
+/// <param name="Urls">The addresses Kestrel reports.</param>
+internal sealed record ActivationPlan(IReadOnlyList<AdoptedSocket> Adopted, IReadOnlyList<OpenedSocket> Unused,
+    IReadOnlyList<string> HostingUrls, IReadOnlyList<string> Urls)
+{
+    /// <summary>Logs what was adopted and what not, and closes the sockets nothing asked for.</summary>
+    [SupportedOSPlatform("linux")]
+    public void LogAndReleaseUnused(ILogger logger)
+    {
+        foreach (var adopted in Adopted)
+        {
+            var socket = adopted.Socket;
+            EndpointLog.SystemdSocketAdopted(logger, socket.Address, socket.Activated.Fd, socket.Activated.Name ?? "-",
+                EndpointText.FindUrl(Urls, socket.Local), adopted.MatchedBy);
+        }
+
+        foreach (var unused in Unused)
+        {
+            EndpointLog.SystemdSocketUnused(logger, unused.Address, unused.Activated.Fd, unused.Activated.Name ?? "-");
+            unused.Release();
+        }
+
+        if (HostingUrls.Count > 0)
+        {
+            EndpointLog.SystemdSocketsAsUrls(logger, string.Join(", ", HostingUrls));
+        }
+    }
+}
+
+/// <summary>Checks the sockets systemd passed and matches them to the endpoints the app's Kestrel asks for.</summary>
 internal static class ActivatedSockets
 {
-    /// <summary>Validates a passed descriptor and takes ownership of it as a close-on-exec <see cref="Socket"/>.</summary>
+    /// <summary>Validates a passed descriptor and wraps it, close-on-exec, in a <see cref="Socket"/> that does not own it.</summary>
     [SupportedOSPlatform("linux")]
-    public static Socket Open(ActivatedSocket activated)
+    public static OpenedSocket Open(ActivatedSocket activated)
     {
         int fd = activated.Fd;
         string name = $"LISTEN_FDS: descriptor {fd}" + (activated.Name is null ? "" : $" ('{activated.Name}')");
-        SocketDescriptors.CheckListeningTcp(fd, name, "; only TCP sockets (ListenStream= with an IP address) are supported");
+        SocketDescriptors.CheckListeningStream(fd, name);
         Libc.SetCloseOnExec(fd, closeOnExec: true);
-        // Not owned: disposing an owning Socket would shutdown(2) systemd's copy too. The owner
-        // closes the descriptor with close(2).
-        return new Socket(new SafeSocketHandle(fd, ownsHandle: false));
+        var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: false));
+        return new OpenedSocket(activated, socket, socket.LocalEndPoint
+            ?? throw new InvalidOperationException($"{name} is not bound to an address."));
     }
 
     /// <summary>
-    /// Matches each socket to an endpoint: first by name (<c>FileDescriptorName=</c> equals the name
-    /// of a <c>Kestrel:Endpoints</c> entry), then by the address it is bound to.
+    /// Runs the app's Kestrel over systemd's sockets: each endpoint it asks for takes the socket named
+    /// after its <c>Kestrel:Endpoints</c> entry, else the socket bound to its address. When the app names
+    /// no URLs and no endpoints of its own, the sockets' URLs replace Kestrel's default. An endpoint
+    /// with no socket stops the start with an error that says how to fix the units.
     /// </summary>
-    public static IReadOnlyList<ActivationMatch> Match(IReadOnlyList<ListenEndpoint> endpoints, IReadOnlyList<(ActivatedSocket Socket, IPEndPoint Local)> sockets)
+    [SupportedOSPlatform("linux")]
+    public static async Task<ActivationPlan> PlanAsync(KestrelEndpointProbe probe, SocketActivation activation, CancellationToken cancellationToken)
     {
-        var matches = new ActivationMatch?[sockets.Count];
-        var claimedTargets = new HashSet<(ListenEndpoint, int)>();
-
-        for (int i = 0; i < sockets.Count; i++)
+        var opened = new List<OpenedSocket>();
+        try
         {
-            string? name = sockets[i].Socket.Name;
-            var endpoint = name is null ? null : endpoints.FirstOrDefault(e =>
-                e.Source.StartsWith("Kestrel:Endpoints:", StringComparison.Ordinal) &&
-                string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase) &&
-                !claimedTargets.Contains((e, 0)));
-            if (endpoint is not null)
+            foreach (var activated in activation.Sockets)
             {
-                for (int t = 0; t < endpoint.Targets.Count; t++)
-                {
-                    claimedTargets.Add((endpoint, t));
-                }
-
-                matches[i] = new ActivationMatch(endpoint, endpoint.Targets.Select(t => t.EndPoint).Distinct().ToList(), ByName: true);
+                opened.Add(Open(activated));
             }
-        }
 
-        for (int i = 0; i < sockets.Count; i++)
+            IReadOnlyList<string> hostingUrls = [];
+            if (probe.GetHostingAddresses().Urls.Count == 0 && await probe.UsesHostingUrlsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                hostingUrls = opened.Select(o => EndpointText.HttpUrl(o.Local)).OfType<string>().ToList();
+            }
+
+            var adopted = new List<AdoptedSocket>();
+            var urls = await probe.RunAsync(settings => requested =>
+            {
+                string endpoint = EndpointText.Format(requested)!;
+                var match = Match(requested, endpoint, opened.Except(adopted.Select(a => a.Socket)).ToList(), settings)
+                    ?? throw new InvalidOperationException(
+                        $"Kestrel asked for {endpoint} ({settings.Describe(endpoint)}), but systemd passed no socket for it " +
+                        $"(it passed {string.Join(", ", opened.Select(o => o.Address + (o.Activated.Name is { } n ? $" named {n}" : "")))}). " +
+                        "Under socket activation nothing binds sockets itself: listen on that address in the .socket unit, " +
+                        "or name the socket after the Kestrel:Endpoints entry with FileDescriptorName=.");
+                adopted.Add(match);
+                return match.Socket.Local;
+            }, hostingUrls, cancellationToken).ConfigureAwait(false);
+
+            return new ActivationPlan(adopted, opened.Except(adopted.Select(a => a.Socket)).ToList(), hostingUrls, urls);
+        }
+        catch
         {
-            if (matches[i] is not null)
+            foreach (var socket in opened)
             {
-                continue;
+                socket.Release();
             }
 
-            var local = sockets[i].Local;
-            foreach (var endpoint in endpoints)
-            {
-                int target = FindTarget(endpoint, local, claimedTargets);
-                if (target >= 0)
-                {
-                    claimedTargets.Add((endpoint, target));
-                    var requested = endpoint.Targets[target].EndPoint;
-                    matches[i] = new ActivationMatch(endpoint, requested.Equals(local) ? [requested] : [requested, local], ByName: false);
-                    break;
-                }
-            }
-
-            matches[i] ??= new ActivationMatch(null, [], ByName: false);
+            throw;
         }
-
-        return matches!;
     }
 
     /// <summary>
-    /// Decides how each socket is served: as the Kestrel endpoint it matches (the child resolves the
-    /// endpoint's addresses to it), or as an extra endpoint of the child's own, with a scheme: sockets
-    /// matched to <c>urls</c>/<c>http_ports</c> entries, and sockets nothing matches (plain HTTP).
+    /// The socket for <paramref name="requested"/> among <paramref name="available"/>: first one whose
+    /// <c>FileDescriptorName=</c> names a <c>Kestrel:Endpoints</c> entry that asks for it, then the one
+    /// given to <c>ListenHandle</c>, then one bound to the same address (any address matches any address
+    /// of the same port). Null when none fits.
     /// </summary>
-    public static IReadOnlyList<PlannedSocket> Plan(IReadOnlyList<ListenEndpoint> endpoints, IReadOnlyList<(ActivatedSocket Socket, IPEndPoint Local)> sockets)
+    internal static AdoptedSocket? Match(EndPoint requested, string endpoint, IReadOnlyList<OpenedSocket> available, EndpointSettings settings)
     {
-        var matches = Match(endpoints, sockets);
-        CheckEveryEndpointHasSocket(endpoints, matches);
-        var plan = new List<PlannedSocket>();
-        for (int i = 0; i < sockets.Count; i++)
+        foreach (var socket in available)
         {
-            var (activated, local) = sockets[i];
-            var match = matches[i];
-            if (match.Endpoint is { } endpoint && endpoint.Source.StartsWith("Kestrel:Endpoints:", StringComparison.Ordinal))
+            if (socket.Activated.Name is { } name && settings.RequestsOfEndpoint(name).Contains(endpoint))
             {
-                plan.Add(new PlannedSocket(activated, local, endpoint, match.Addresses, null, match.ByName ? "name" : "address"));
-            }
-            else if (match.Endpoint is { } urlEndpoint)
-            {
-                string scheme = urlEndpoint.Url.StartsWith("https", StringComparison.OrdinalIgnoreCase) ? "https" : "http";
-                plan.Add(new PlannedSocket(activated, local, urlEndpoint, [], scheme, "address"));
-            }
-            else
-            {
-                var extra = new ListenEndpoint(activated.Name ?? $"systemd{activated.Fd}", $"http://{local}", "LISTEN_FDS", []);
-                plan.Add(new PlannedSocket(activated, local, extra, [], "http", null));
+                return new AdoptedSocket(socket, endpoint, $"name (Kestrel:Endpoints:{name})");
             }
         }
 
-        return plan;
-    }
-
-    /// <summary>Under socket activation the master binds nothing: every configured Kestrel endpoint needs a socket.</summary>
-    public static void CheckEveryEndpointHasSocket(IReadOnlyList<ListenEndpoint> endpoints, IReadOnlyList<ActivationMatch> matches)
-    {
-        foreach (var endpoint in endpoints.Where(e => e.Source.StartsWith("Kestrel:Endpoints:", StringComparison.Ordinal)))
+        if (requested is FileHandleEndPoint handle)
         {
-            if (!matches.Any(m => ReferenceEquals(m.Endpoint, endpoint)))
-            {
-                throw new InvalidOperationException(
-                    $"{endpoint.Source} = '{endpoint.Url}' has no socket from systemd: name one FileDescriptorName={endpoint.Name} " +
-                    "or listen on its address in the .socket unit. Under socket activation the master binds nothing itself.");
-            }
-        }
-    }
-
-    private static int FindTarget(ListenEndpoint endpoint, IPEndPoint local, HashSet<(ListenEndpoint, int)> claimed)
-    {
-        for (int t = 0; t < endpoint.Targets.Count; t++)
-        {
-            if (claimed.Contains((endpoint, t)))
-            {
-                continue;
-            }
-
-            var wanted = endpoint.Targets[t].EndPoint;
-            if (wanted.Port != local.Port && wanted.Port != 0)
-            {
-                continue;
-            }
-
-            bool wantsAny = wanted.Address.Equals(IPAddress.IPv6Any) || wanted.Address.Equals(IPAddress.Any);
-            bool isAny = local.Address.Equals(IPAddress.IPv6Any) || local.Address.Equals(IPAddress.Any);
-            if (wanted.Port == local.Port && (wanted.Address.Equals(local.Address) || (wantsAny && isAny) ||
-                (local.Address.IsIPv4MappedToIPv6 && local.Address.MapToIPv4().Equals(wanted.Address))))
-            {
-                return t;
-            }
+            var passed = available.FirstOrDefault(s => (ulong)s.Activated.Fd == handle.FileHandle);
+            return passed is null ? null : new AdoptedSocket(passed, endpoint, "descriptor");
         }
 
-        return -1;
+        // Sockets named after an endpoint are left for it where another one has the same address.
+        var byAddress = available
+            .OrderBy(s => s.Activated.Name is { } name && settings.RequestsOfEndpoint(name).Count > 0)
+            .FirstOrDefault(s => SameAddress(requested, s.Local));
+        return byAddress is null ? null : new AdoptedSocket(byAddress, endpoint, "address");
     }
+
+    private static bool SameAddress(EndPoint requested, EndPoint local)
+    {
+        if (requested is UnixDomainSocketEndPoint || local is UnixDomainSocketEndPoint)
+        {
+            return requested is UnixDomainSocketEndPoint && local is UnixDomainSocketEndPoint &&
+                string.Equals(requested.ToString(), local.ToString(), StringComparison.Ordinal);
+        }
+
+        if (requested is not IPEndPoint wanted || local is not IPEndPoint bound || wanted.Port == 0 || wanted.Port != bound.Port)
+        {
+            return false;
+        }
+
+        return wanted.Address.Equals(bound.Address) ||
+            (IsAny(wanted.Address) && IsAny(bound.Address)) ||
+            (bound.Address.IsIPv4MappedToIPv6 && bound.Address.MapToIPv4().Equals(wanted.Address));
+    }
+
+    private static bool IsAny(IPAddress address) => address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any);
 }

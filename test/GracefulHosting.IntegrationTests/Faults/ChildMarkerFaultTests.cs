@@ -22,7 +22,7 @@ public sealed class ChildMarkerFaultTests(ITestOutputHelper output)
     [Theory]
     [InlineData("bound TCP socket", "is a socket that is not listening.")]
     [InlineData("connected TCP socket", "is a socket that is not listening.")]
-    [InlineData("UDP socket", "is not a TCP socket.")]
+    [InlineData("UDP socket", "is not a TCP or Unix domain stream socket.")]
     [InlineData("pipe", "is not a socket.")]
     [InlineData("regular file", "is not a socket.")]
     public async Task Child_MarkerNamesDescriptorThatIsNoListeningSocket_ExitsWithCode1AndClearErrorWithoutCrash(string kind, string error)

@@ -88,6 +88,15 @@ internal static class ExampleApp
     }
 }
 
+/// <summary>The small apps in test/apps, each built with this test project.</summary>
+internal static class TestApps
+{
+    public const string Endpoints = "EndpointsApp";
+
+    /// <summary>The build output of <see cref="Endpoints"/>.</summary>
+    public static string EndpointsDirectory { get; } = ExampleApp.FindOutput(Path.Combine("test", "apps", Endpoints), Endpoints);
+}
+
 /// <summary>A temporary folder, deleted on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
 {

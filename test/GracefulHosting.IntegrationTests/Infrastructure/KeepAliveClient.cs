@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 
@@ -7,18 +8,24 @@ namespace GracefulHosting.IntegrationTests.Infrastructure;
 /// <summary>
 /// A bare HTTP/1.1 client on one keep-alive connection at a time. It never retries: a request
 /// that fails (refused, reset, closed before the full response) counts as failed. It opens a new
-/// connection only when the server said <c>Connection: close</c> or after a failure.
+/// connection only when the server said <c>Connection: close</c> or after a failure. It speaks to
+/// TCP (IPv4 or IPv6) and Unix domain socket endpoints, over TLS when asked (any certificate).
 /// </summary>
 internal sealed class KeepAliveClient : IDisposable
 {
-    private readonly IPEndPoint _server;
+    private readonly EndPoint _server;
+    private readonly bool _tls;
     private Socket? _socket;
-    private NetworkStream? _stream;
+    private Stream? _stream;
     private readonly byte[] _buffer = new byte[16 * 1024];
     private int _start;
     private int _end;
 
-    public KeepAliveClient(IPEndPoint server) => _server = server;
+    public KeepAliveClient(EndPoint server, bool tls = false)
+    {
+        _server = server;
+        _tls = tls;
+    }
 
     public int Connections { get; private set; }
 
@@ -30,7 +37,13 @@ internal sealed class KeepAliveClient : IDisposable
     {
         if (_stream is null)
         {
-            _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            bool tcp = _server is IPEndPoint;
+            _socket = new Socket(_server.AddressFamily, SocketType.Stream, tcp ? ProtocolType.Tcp : ProtocolType.Unspecified);
+            if (tcp)
+            {
+                _socket.NoDelay = true;
+            }
+
             try
             {
                 await _socket.ConnectAsync(_server, cancellationToken);
@@ -41,7 +54,28 @@ internal sealed class KeepAliveClient : IDisposable
                 throw;
             }
 
-            _stream = new NetworkStream(_socket, ownsSocket: true);
+            Stream stream = new NetworkStream(_socket, ownsSocket: true);
+            try
+            {
+                if (_tls)
+                {
+                    var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                    stream = ssl;
+                    await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                    {
+                        TargetHost = "localhost",
+                        RemoteCertificateValidationCallback = (_, _, _, _) => true,
+                    }, cancellationToken);
+                }
+            }
+            catch
+            {
+                await stream.DisposeAsync();
+                _socket = null;
+                throw;
+            }
+
+            _stream = stream;
             _start = _end = 0;
             Connections++;
         }
@@ -69,7 +103,7 @@ internal sealed class KeepAliveClient : IDisposable
     /// <summary>Sends one GET and returns the status code, body and whether the server closes.</summary>
     public async Task<(int Status, string Body, bool Close)> GetAsync(string path, CancellationToken cancellationToken)
     {
-        await WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {_server}\r\n\r\n"), cancellationToken);
+        await WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {(_server is IPEndPoint ? _server.ToString() : "localhost")}\r\n\r\n"), cancellationToken);
         return await ReadResponseAsync(cancellationToken);
     }
 

@@ -3,14 +3,38 @@ using System.Net;
 
 namespace GracefulHosting.IntegrationTests.Infrastructure;
 
-/// <summary>Listening TCP sockets of a process, read from /proc/pid/fd and /proc/net/tcp{,6}.</summary>
+/// <summary>Listening sockets of a process, read from /proc/pid/fd and /proc/net/{tcp,tcp6,unix}.</summary>
 internal static class ProcNet
 {
+    private const int UnixListening = 0x10000;
+
     /// <summary>Socket inode → local address, for every listening TCP socket the process holds.</summary>
-    public static Dictionary<string, IPEndPoint> ListeningSockets(int pid)
+    public static Dictionary<string, IPEndPoint> ListeningSockets(int pid) => Held(pid, ListeningInodes());
+
+    /// <summary>
+    /// Socket inode → path, for every listening Unix domain socket with a path the process holds, except
+    /// the diagnostics socket each .NET process opens for itself.
+    /// </summary>
+    public static Dictionary<string, string> ListeningUnixSockets(int pid)
     {
-        var listening = ListeningInodes();
-        var result = new Dictionary<string, IPEndPoint>();
+        var listening = new Dictionary<string, string>();
+        // Num RefCount Protocol Flags Type St Inode [Path]
+        foreach (string line in File.ReadLines("/proc/net/unix").Skip(1))
+        {
+            var fields = line.Split(' ', 8, StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length > 7 && (int.Parse(fields[3], NumberStyles.HexNumber, CultureInfo.InvariantCulture) & UnixListening) != 0 &&
+                !Path.GetFileName(fields[7]).StartsWith("dotnet-diagnostic-", StringComparison.Ordinal))
+            {
+                listening[fields[6]] = fields[7];
+            }
+        }
+
+        return Held(pid, listening);
+    }
+
+    private static Dictionary<string, T> Held<T>(int pid, Dictionary<string, T> sockets)
+    {
+        var result = new Dictionary<string, T>();
         foreach (string fd in Directory.EnumerateFiles($"/proc/{pid}/fd"))
         {
             string? target;
@@ -24,7 +48,7 @@ internal static class ProcNet
             }
 
             if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal) &&
-                listening.TryGetValue(target[8..^1], out var local))
+                sockets.TryGetValue(target[8..^1], out var local))
             {
                 result[target[8..^1]] = local;
             }

@@ -1,12 +1,9 @@
-using System.Net;
 using GracefulHosting.Child;
 
 namespace GracefulHosting.Tests.Child;
 
 public class ChildMarkerTests
 {
-    private static IPEndPoint Ep(string text) => IPEndPoint.Parse(text);
-
     [Fact]
     public void VariableName_Always_GracefulHostingChild()
     {
@@ -18,107 +15,71 @@ public class ChildMarkerTests
     {
         var marker = new ChildMarker(2, 9,
         [
-            new InheritedListener(5, [Ep("127.0.0.1:8080")]),
-            new InheritedListener(6, [Ep("[::]:443"), Ep("0.0.0.0:443")]),
+            new InheritedListener(5, "127.0.0.1:8080"),
+            new InheritedListener(6, "[::1]:8080"),
+            new InheritedListener(7, "unix:/run/app.sock"),
         ]);
 
-        Assert.Equal("generation=2;control=9;listen=5@127.0.0.1:8080,6@[::]:443|0.0.0.0:443", marker.Format());
+        Assert.Equal("generation=2;control=9;listen=5@127.0.0.1:8080,6@[::1]:8080,7@unix:/run/app.sock", marker.Format());
     }
 
     [Fact]
     public void Parse_DocumentedExample_AllFields()
     {
-        var marker = ChildMarker.Parse("generation=2;control=9;listen=5@127.0.0.1:8080,6@[::]:443|0.0.0.0:443");
+        var marker = ChildMarker.Parse("generation=2;control=9;listen=5@127.0.0.1:8080,6@[::1]:8080,7@unix:/run/app.sock");
 
         Assert.Equal(2, marker.Generation);
         Assert.Equal(9, marker.ControlFd);
-        Assert.Equal(2, marker.Listeners.Count);
-        Assert.Equal(5, marker.Listeners[0].Fd);
-        Assert.Equal([Ep("127.0.0.1:8080")], marker.Listeners[0].Addresses);
-        Assert.Equal(6, marker.Listeners[1].Fd);
-        Assert.Equal([new IPEndPoint(IPAddress.IPv6Any, 443), new IPEndPoint(IPAddress.Any, 443)], marker.Listeners[1].Addresses);
+        Assert.Equal([(5, "127.0.0.1:8080"), (6, "[::1]:8080"), (7, "unix:/run/app.sock")], marker.Listeners.Select(l => (l.Fd, l.Endpoint)));
+        Assert.Empty(marker.HostingUrls);
     }
 
     [Fact]
-    public void FormatThenParse_IPv6AndAliases_RoundTrips()
+    public void FormatThenParse_EveryKindOfEndpoint_RoundTrips()
     {
         var original = new ChildMarker(123456, 3,
         [
-            new InheritedListener(4, [Ep("[::1]:5000"), Ep("127.0.0.1:5000")]),
-            new InheritedListener(7, [Ep("[2001:db8::42]:65535")]),
-            new InheritedListener(8, [Ep("[fe80::1%2]:80"), Ep("10.0.0.1:80"), Ep("[::]:80")]),
-            new InheritedListener(1000, [Ep("0.0.0.0:0")]),
-        ]);
+            new InheritedListener(4, "[::1]:5000"),
+            new InheritedListener(5, "127.0.0.1:5000"),
+            new InheritedListener(7, "[2001:db8::42]:65535"),
+            new InheritedListener(8, "[fe80::1%2]:80"),
+            new InheritedListener(9, "unix:/tmp/a dir,with;odd%chars/app.sock"),
+            new InheritedListener(10, "fd:10"),
+            new InheritedListener(1000, "0.0.0.0:0"),
+        ])
+        { HostingUrls = ["http://127.0.0.1:8080", "http://unix:/run/a,b;c.sock"] };
 
         var parsed = ChildMarker.Parse(original.Format());
 
         Assert.Equal(original.Generation, parsed.Generation);
         Assert.Equal(original.ControlFd, parsed.ControlFd);
-        Assert.Equal(original.Listeners.Count, parsed.Listeners.Count);
-        for (int i = 0; i < original.Listeners.Count; i++)
-        {
-            Assert.Equal(original.Listeners[i].Fd, parsed.Listeners[i].Fd);
-            Assert.Equal(original.Listeners[i].Addresses, parsed.Listeners[i].Addresses);
-        }
-
+        Assert.Equal(original.Listeners, parsed.Listeners);
+        Assert.Equal(original.HostingUrls, parsed.HostingUrls);
         Assert.Equal(original.Format(), parsed.Format());
     }
 
     [Fact]
-    public void Format_ExtraListener_SchemeAfterBang()
+    public void Format_SeparatorsInPath_PercentEncoded()
     {
-        var marker = new ChildMarker(4, 3,
-        [
-            new InheritedListener(5, [Ep("127.0.0.1:8080")]),
-            new InheritedListener(7, [], "https"),
-        ]);
+        var marker = new ChildMarker(1, 3, [new InheritedListener(4, "unix:/run/a,b;c%d.sock")]);
 
-        Assert.Equal("generation=4;control=3;listen=5@127.0.0.1:8080,7!https", marker.Format());
-    }
-
-    [Theory]
-    [InlineData("http")]
-    [InlineData("https")]
-    public void Parse_ExtraListener_SchemeAndNoAddresses(string scheme)
-    {
-        var marker = ChildMarker.Parse($"generation=1;control=3;listen=4@127.0.0.1:80,9!{scheme}");
-
-        Assert.Null(marker.Listeners[0].ExtraScheme);
-        Assert.Equal(9, marker.Listeners[1].Fd);
-        Assert.Equal(scheme, marker.Listeners[1].ExtraScheme);
-        Assert.Empty(marker.Listeners[1].Addresses);
+        Assert.Equal("generation=1;control=3;listen=4@unix:/run/a%2Cb%3Bc%25d.sock", marker.Format());
     }
 
     [Fact]
-    public void FormatThenParse_OnlyExtraListeners_RoundTrips()
+    public void Format_HostingUrls_AfterListen()
     {
-        var original = new ChildMarker(2, 3, [new InheritedListener(4, [], "http"), new InheritedListener(5, [], "https")]);
+        var marker = new ChildMarker(1, 3, [new InheritedListener(4, "127.0.0.1:8080")]) { HostingUrls = ["http://127.0.0.1:8080"] };
 
-        var parsed = ChildMarker.Parse(original.Format());
-
-        Assert.Equal([(4, "http"), (5, "https")], parsed.Listeners.Select(l => (l.Fd, l.ExtraScheme)));
-        Assert.All(parsed.Listeners, l => Assert.Empty(l.Addresses));
+        Assert.Equal("generation=1;control=3;listen=4@127.0.0.1:8080;urls=http://127.0.0.1:8080", marker.Format());
     }
 
     [Theory]
-    [InlineData("generation=1;control=3;listen=7!ftp")]
-    [InlineData("generation=1;control=3;listen=7!")]
-    [InlineData("generation=1;control=3;listen=7!http|https")]
-    [InlineData("generation=1;control=3;listen=7!http@127.0.0.1:1")]
-    public void Parse_ExtraListenerWithBadScheme_ThrowsNamingVariable(string value)
+    [InlineData("generation=1;control=3;listen=4@127.0.0.1:1;urls=")]
+    [InlineData("generation=1;control=3;listen=4@127.0.0.1:1;urls=http://127.0.0.1:1,")]
+    public void Parse_EmptyUrl_ThrowsNamingVariable(string value)
     {
-        AssertBad(value, "!http or !https");
-    }
-
-    [Theory]
-    [InlineData("generation=1;control=3;listen=2!http", "at least 3")]
-    [InlineData("generation=1;control=3;listen=x!http", "is not a number")]
-    [InlineData("generation=1;control=3;listen=!http", null)]
-    [InlineData("generation=1;control=3;listen=4@127.0.0.1:1,4!http", "named twice")]
-    [InlineData("generation=1;control=3;listen=3!https", "named twice")]
-    public void Parse_ExtraListenerWithBadFd_ThrowsNamingVariable(string value, string? reason)
-    {
-        AssertBad(value, reason);
+        AssertBad(value, "urls has an empty entry");
     }
 
     [Fact]
@@ -191,11 +152,13 @@ public class ChildMarkerTests
     [InlineData("generation=1;control=3;listen=4@localhost:80")]
     [InlineData("generation=1;control=3;listen=4@127.0.0.1:99999")]
     [InlineData("generation=1;control=3;listen=4@")]
-    [InlineData("generation=1;control=3;listen=4@127.0.0.1:1|")]
-    [InlineData("generation=1;control=3;listen=4@127.0.0.1:1||[::1]:1")]
+    [InlineData("generation=1;control=3;listen=4@127.0.0.1:1|[::1]:1")]
     [InlineData("generation=1;control=3;listen=4@[::1:1")]
     [InlineData("generation=1;control=3;listen=4@127.0.0.1:1,")]
-    public void Parse_BadAddress_ThrowsNamingVariable(string value)
+    [InlineData("generation=1;control=3;listen=4@unix:")]
+    [InlineData("generation=1;control=3;listen=4@fd:x")]
+    [InlineData("generation=1;control=3;listen=4!http")]
+    public void Parse_BadEndpoint_ThrowsNamingVariable(string value)
     {
         AssertBad(value);
     }

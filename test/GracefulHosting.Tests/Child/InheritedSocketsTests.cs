@@ -29,8 +29,8 @@ public sealed class InheritedSocketsTests : IDisposable
         var (v6, v6Fd) = Listening(IPAddress.IPv6Loopback);
         var marker = new ChildMarker(3, ControlFd(),
         [
-            new InheritedListener(v4Fd, [(IPEndPoint)v4.LocalEndPoint!]),
-            new InheritedListener(v6Fd, [(IPEndPoint)v6.LocalEndPoint!]),
+            new InheritedListener(v4Fd, v4.LocalEndPoint!.ToString()!),
+            new InheritedListener(v6Fd, v6.LocalEndPoint!.ToString()!),
         ]);
 
         var sockets = InheritedSockets.Validate(marker);
@@ -46,7 +46,7 @@ public sealed class InheritedSocketsTests : IDisposable
         Assert.Equal(0, Libc.CreateSeqPacketPair(out int childEnd, out int masterEnd));
         try
         {
-            var sockets = InheritedSockets.Validate(new ChildMarker(1, childEnd, [new InheritedListener(fd, [(IPEndPoint)listener.LocalEndPoint!])]));
+            var sockets = InheritedSockets.Validate(new ChildMarker(1, childEnd, [new InheritedListener(fd, listener.LocalEndPoint!.ToString()!)]));
 
             Assert.Equal(childEnd, sockets.Marker.ControlFd);
         }
@@ -74,106 +74,87 @@ public sealed class InheritedSocketsTests : IDisposable
         Assert.Equal(0, Libc.SetCloseOnExec(controlFd, closeOnExec: false));
         Assert.Equal(0, Libc.GetDescriptorFlags(listenFd) & Libc.FD_CLOEXEC);
 
-        InheritedSockets.Validate(new ChildMarker(1, controlFd, [new InheritedListener(listenFd, [(IPEndPoint)listener.LocalEndPoint!])]));
+        InheritedSockets.Validate(new ChildMarker(1, controlFd, [new InheritedListener(listenFd, listener.LocalEndPoint!.ToString()!)]));
 
         Assert.Equal(Libc.FD_CLOEXEC, Libc.GetDescriptorFlags(listenFd) & Libc.FD_CLOEXEC);
         Assert.Equal(Libc.FD_CLOEXEC, Libc.GetDescriptorFlags(controlFd) & Libc.FD_CLOEXEC);
     }
 
     [LinuxFact]
-    public void TryTake_KnownAddress_ReturnsFdOnce()
+    public void TryTake_KnownEndpoint_ReturnsFdOnce()
     {
         var (listener, fd) = Listening(IPAddress.Loopback);
-        var address = (IPEndPoint)listener.LocalEndPoint!;
-        var sockets = InheritedSockets.Validate(new ChildMarker(1, ControlFd(), [new InheritedListener(fd, [address])]));
+        string endpoint = listener.LocalEndPoint!.ToString()!;
+        var sockets = InheritedSockets.Validate(new ChildMarker(1, ControlFd(), [new InheritedListener(fd, endpoint)]));
 
-        Assert.True(sockets.TryTake(new IPEndPoint(IPAddress.Loopback, address.Port), out int taken));
+        Assert.True(sockets.TryTake(endpoint, out int taken));
         Assert.Equal(fd, taken);
         Assert.Empty(sockets.Unclaimed);
 
-        Assert.False(sockets.TryTake(address, out int again));
+        Assert.False(sockets.TryTake(endpoint, out int again));
         Assert.Equal(-1, again);
     }
 
     [LinuxFact]
-    public void TryTake_UnknownAddressOrPort_ReturnsFalseAndKeepsListener()
+    public void TryTake_UnknownEndpoint_ReturnsFalseAndKeepsListener()
     {
-        var (listener, fd) = Listening(IPAddress.Loopback);
-        var address = (IPEndPoint)listener.LocalEndPoint!;
-        var sockets = InheritedSockets.Validate(new ChildMarker(1, ControlFd(), [new InheritedListener(fd, [address])]));
+        var sockets = new InheritedSockets(new ChildMarker(1, 3, [new InheritedListener(10, "127.0.0.1:80")]));
 
-        Assert.False(sockets.TryTake(new IPEndPoint(IPAddress.IPv6Loopback, address.Port), out int other));
+        Assert.False(sockets.TryTake("[::1]:80", out int other));
         Assert.Equal(-1, other);
-        Assert.False(sockets.TryTake(new IPEndPoint(IPAddress.Loopback, address.Port == 1 ? 2 : 1), out _));
+        Assert.False(sockets.TryTake("127.0.0.1:81", out _));
+        Assert.False(sockets.TryTake("unix:/127.0.0.1:80", out _));
         Assert.Single(sockets.Unclaimed);
     }
 
     [LinuxFact]
-    public void TryTake_AliasOfTakenListener_ReturnsFalse()
-    {
-        var (_, fd) = Listening(IPAddress.IPv6Any, dualMode: true);
-        var sockets = new InheritedSockets(new ChildMarker(1, 3,
-            [new InheritedListener(fd, [new IPEndPoint(IPAddress.IPv6Any, 443), new IPEndPoint(IPAddress.Any, 443)])]));
-
-        Assert.True(sockets.TryTake(new IPEndPoint(IPAddress.Any, 443), out int taken));
-        Assert.Equal(fd, taken);
-        Assert.False(sockets.TryTake(new IPEndPoint(IPAddress.IPv6Any, 443), out _));
-    }
-
-    [LinuxFact]
-    public void TryTakeExtra_ExtraFd_TrueOnceAndRemovesIt()
+    public void TryTake_SameEndpointTwice_EachTakesTheNextFdInOrder()
     {
         var sockets = new InheritedSockets(new ChildMarker(1, 3,
         [
-            new InheritedListener(10, [IPEndPoint.Parse("127.0.0.1:80")]),
-            new InheritedListener(11, [], "https"),
+            new InheritedListener(10, "127.0.0.1:0"),
+            new InheritedListener(11, "127.0.0.1:0"),
         ]));
 
-        Assert.True(sockets.TryTakeExtra(11));
-        Assert.False(sockets.TryTakeExtra(11));
-        Assert.Equal([10], sockets.Unclaimed.Select(l => l.Fd));
+        Assert.True(sockets.TryTake("127.0.0.1:0", out int first));
+        Assert.True(sockets.TryTake("127.0.0.1:0", out int second));
+
+        Assert.Equal((10, 11), (first, second));
     }
 
     [LinuxFact]
-    public void TryTakeExtra_AddressListenerOrUnknownFd_FalseAndKeepsListener()
-    {
-        var sockets = new InheritedSockets(new ChildMarker(1, 3, [new InheritedListener(10, [IPEndPoint.Parse("127.0.0.1:80")])]));
-
-        Assert.False(sockets.TryTakeExtra(10));
-        Assert.False(sockets.TryTakeExtra(12));
-        Assert.True(sockets.TryTake(IPEndPoint.Parse("127.0.0.1:80"), out int fd));
-        Assert.Equal(10, fd);
-    }
-
-    [LinuxFact]
-    public void TryTake_OnlyExtraListeners_False()
-    {
-        var sockets = new InheritedSockets(new ChildMarker(1, 3, [new InheritedListener(11, [IPEndPoint.Parse("127.0.0.1:80")], "http")]));
-
-        Assert.False(sockets.TryTake(IPEndPoint.Parse("127.0.0.1:80"), out _));
-        Assert.Single(sockets.Unclaimed);
-    }
-
-    [LinuxFact]
-    public void TryTake_TwoListeners_EachAddressGetsItsOwnFd()
+    public void TryTake_TwoListeners_EachEndpointGetsItsOwnFd()
     {
         var sockets = new InheritedSockets(new ChildMarker(1, 3,
         [
-            new InheritedListener(10, [IPEndPoint.Parse("127.0.0.1:80")]),
-            new InheritedListener(11, [IPEndPoint.Parse("127.0.0.1:443")]),
+            new InheritedListener(10, "127.0.0.1:80"),
+            new InheritedListener(11, "unix:/run/app.sock"),
         ]));
 
-        Assert.True(sockets.TryTake(IPEndPoint.Parse("127.0.0.1:443"), out int https));
-        Assert.True(sockets.TryTake(IPEndPoint.Parse("127.0.0.1:80"), out int http));
+        Assert.True(sockets.TryTake("unix:/run/app.sock", out int unix));
+        Assert.True(sockets.TryTake("127.0.0.1:80", out int http));
 
-        Assert.Equal(11, https);
+        Assert.Equal(11, unix);
         Assert.Equal(10, http);
+    }
+
+    [LinuxFact]
+    public void Adopt_DirectModeListeners_ReplaceMarkerListenersAndCanBeTaken()
+    {
+        var sockets = new InheritedSockets(new ChildMarker(0, -1, []));
+
+        sockets.Adopt([new InheritedListener(3, "127.0.0.1:80")]);
+
+        Assert.Equal(3, Assert.Single(sockets.Marker.Listeners).Fd);
+        Assert.Equal(-1, sockets.Marker.ControlFd);
+        Assert.True(sockets.TryTake("127.0.0.1:80", out int fd));
+        Assert.Equal(3, fd);
     }
 
     [LinuxFact]
     public void Validate_ClosedListenFd_ThrowsNotOpen()
     {
-        var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(ClosedFd, [IPEndPoint.Parse("127.0.0.1:80")])]);
+        var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(ClosedFd, "127.0.0.1:80")]);
 
         var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
 
@@ -185,7 +166,7 @@ public sealed class InheritedSocketsTests : IDisposable
     public void Validate_ClosedControlFd_ThrowsNotOpen()
     {
         var (listener, fd) = Listening(IPAddress.Loopback);
-        var marker = new ChildMarker(1, ClosedFd, [new InheritedListener(fd, [(IPEndPoint)listener.LocalEndPoint!])]);
+        var marker = new ChildMarker(1, ClosedFd, [new InheritedListener(fd, listener.LocalEndPoint!.ToString()!)]);
 
         var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
 
@@ -200,7 +181,7 @@ public sealed class InheritedSocketsTests : IDisposable
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read);
             int fd = (int)file.SafeFileHandle.DangerousGetHandle();
-            var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, [IPEndPoint.Parse("127.0.0.1:80")])]);
+            var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, "127.0.0.1:80")]);
 
             var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
 
@@ -237,7 +218,7 @@ public sealed class InheritedSocketsTests : IDisposable
         var socket = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         int fd = Fd(socket);
-        var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, [(IPEndPoint)socket.LocalEndPoint!])]);
+        var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, socket.LocalEndPoint!.ToString()!)]);
 
         var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
 
@@ -250,15 +231,15 @@ public sealed class InheritedSocketsTests : IDisposable
         var socket = Own(new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         int fd = Fd(socket);
-        var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, [(IPEndPoint)socket.LocalEndPoint!])]);
+        var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, socket.LocalEndPoint!.ToString()!)]);
 
         var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
 
-        Assert.Contains($"listen descriptor {fd} is not a TCP socket", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"listen descriptor {fd} is not a TCP or Unix domain stream socket", e.Message, StringComparison.Ordinal);
     }
 
     [LinuxFact]
-    public void Validate_ListenFdIsUnixStreamListener_ThrowsNotTcp()
+    public void Validate_ListenFdIsUnixStreamListener_Succeeds()
     {
         string path = Path.Combine(Path.GetTempPath(), $"gh-{Guid.NewGuid():N}.sock");
         try
@@ -267,11 +248,12 @@ public sealed class InheritedSocketsTests : IDisposable
             socket.Bind(new UnixDomainSocketEndPoint(path));
             socket.Listen();
             int fd = Fd(socket);
-            var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, [IPEndPoint.Parse("127.0.0.1:80")])]);
+            var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, "unix:" + path)]);
 
-            var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
+            var sockets = InheritedSockets.Validate(marker);
 
-            Assert.Contains($"listen descriptor {fd} is not a TCP socket", e.Message, StringComparison.Ordinal);
+            Assert.True(sockets.TryTake("unix:" + path, out int taken));
+            Assert.Equal(fd, taken);
         }
         finally
         {
@@ -284,7 +266,7 @@ public sealed class InheritedSocketsTests : IDisposable
     {
         var (listener, listenFd) = Listening(IPAddress.Loopback);
         var (_, tcpFd) = Listening(IPAddress.Loopback);
-        var marker = new ChildMarker(1, tcpFd, [new InheritedListener(listenFd, [(IPEndPoint)listener.LocalEndPoint!])]);
+        var marker = new ChildMarker(1, tcpFd, [new InheritedListener(listenFd, listener.LocalEndPoint!.ToString()!)]);
 
         var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
 
@@ -310,8 +292,8 @@ public sealed class InheritedSocketsTests : IDisposable
         int badFd = Fd(bound);
         var marker = new ChildMarker(1, ControlFd(),
         [
-            new InheritedListener(goodFd, [(IPEndPoint)good.LocalEndPoint!]),
-            new InheritedListener(badFd, [(IPEndPoint)bound.LocalEndPoint!]),
+            new InheritedListener(goodFd, good.LocalEndPoint!.ToString()!),
+            new InheritedListener(badFd, bound.LocalEndPoint!.ToString()!),
         ]);
 
         var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
@@ -319,14 +301,9 @@ public sealed class InheritedSocketsTests : IDisposable
         Assert.Contains($"listen descriptor {badFd} ", e.Message, StringComparison.Ordinal);
     }
 
-    private (Socket Socket, int Fd) Listening(IPAddress address, bool dualMode = false)
+    private (Socket Socket, int Fd) Listening(IPAddress address)
     {
         var socket = Own(new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
-        if (dualMode)
-        {
-            socket.DualMode = true;
-        }
-
         socket.Bind(new IPEndPoint(address, 0));
         socket.Listen();
         return (socket, Fd(socket));
@@ -356,10 +333,10 @@ public sealed class InheritedSocketsCloseTests
         {
             var sockets = new InheritedSockets(new ChildMarker(1, 3,
             [
-                new InheritedListener(claimedFd, [IPEndPoint.Parse("127.0.0.1:1")]),
-                new InheritedListener(unclaimedFd, [IPEndPoint.Parse("127.0.0.1:2")]),
+                new InheritedListener(claimedFd, "127.0.0.1:1"),
+                new InheritedListener(unclaimedFd, "127.0.0.1:2"),
             ]));
-            Assert.True(sockets.TryTake(IPEndPoint.Parse("127.0.0.1:1"), out _));
+            Assert.True(sockets.TryTake("127.0.0.1:1", out _));
 
             sockets.CloseUnclaimed();
 
@@ -379,7 +356,7 @@ public sealed class InheritedSocketsCloseTests
     public void Close_SameFdTwice_ClosesOnce()
     {
         Assert.Equal(0, Libc.CreateSeqPacketPair(out int fd, out int peer));
-        var sockets = new InheritedSockets(new ChildMarker(1, 3, [new InheritedListener(fd, [IPEndPoint.Parse("127.0.0.1:1")])]));
+        var sockets = new InheritedSockets(new ChildMarker(1, 3, [new InheritedListener(fd, "127.0.0.1:1")]));
         sockets.Close(fd);
         Assert.Equal(-1, Libc.GetDescriptorFlags(fd));
         Libc.Close(peer);

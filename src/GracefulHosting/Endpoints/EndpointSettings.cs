@@ -1,0 +1,105 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+
+namespace GracefulHosting.Endpoints;
+
+/// <summary>
+/// The settings that name endpoints (<c>Kestrel:Endpoints:*:Url</c> and the hosting URLs), so that a
+/// message can say which setting an endpoint Kestrel asked for came from, and a socket from systemd
+/// named after a <c>Kestrel:Endpoints</c> entry can be matched to it. Kestrel alone decides what to
+/// bind; this only reads the same URLs back to tell people where to look.
+/// </summary>
+internal sealed class EndpointSettings
+{
+    private readonly IReadOnlyList<Entry> _entries;
+
+    private EndpointSettings(IReadOnlyList<Entry> entries) => _entries = entries;
+
+    /// <param name="kestrel">The section Kestrel reads endpoints from (its configuration loader's), or null.</param>
+    /// <param name="hosting">The hosting URLs the server gets.</param>
+    public static EndpointSettings From(IConfiguration? kestrel, HostingAddresses hosting)
+    {
+        var entries = new List<Entry>();
+        if (kestrel is not null)
+        {
+            string prefix = (kestrel as IConfigurationSection)?.Path is { Length: > 0 } path ? path + ":" : "";
+            foreach (var endpoint in kestrel.GetSection("Endpoints").GetChildren())
+            {
+                if (endpoint["Url"] is { } url)
+                {
+                    entries.Add(new Entry($"{prefix}Endpoints:{endpoint.Key}:Url", endpoint.Key, url));
+                }
+            }
+        }
+
+        entries.AddRange(hosting.Urls.Select(url => new Entry(hosting.Source, null, url)));
+        return new EndpointSettings(entries);
+    }
+
+    /// <summary>Says which setting asked for <paramref name="endpoint"/> (text of <see cref="EndpointText"/>).</summary>
+    public string Describe(string endpoint)
+    {
+        foreach (var entry in _entries)
+        {
+            if (RequestsOf(entry.Url).Contains(endpoint))
+            {
+                return $"{entry.Setting} = '{entry.Url}'";
+            }
+        }
+
+        return _entries.Count == 0 && endpoint is ("127.0.0.1:5000" or "[::1]:5000")
+            ? "Kestrel's default http://localhost:5000"
+            : "an endpoint set in code";
+    }
+
+    /// <summary>The settings whose value occurs in <paramref name="message"/>, else every setting.</summary>
+    public string DescribeAll(string message)
+    {
+        var named = _entries.Where(e => message.Contains(e.Url, StringComparison.Ordinal)).ToList();
+        var shown = named.Count > 0 ? named : _entries;
+        return shown.Count == 0
+            ? "no endpoint is configured"
+            : string.Join(", ", shown.Select(e => $"{e.Setting} = '{e.Url}'"));
+    }
+
+    /// <summary>The endpoints Kestrel asks for to serve <c>Kestrel:Endpoints:&lt;name&gt;</c>; empty if there is no such entry.</summary>
+    public IReadOnlyList<string> RequestsOfEndpoint(string name) =>
+        _entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)) is { } entry
+            ? RequestsOf(entry.Url)
+            : [];
+
+    /// <summary>
+    /// The endpoints Kestrel's address binder asks its transport for when it serves <paramref name="url"/>:
+    /// the path of <c>unix:</c> URLs, both loopback addresses for <c>localhost</c>, the address for an IP
+    /// literal, and any address (IPv6, then IPv4) for every other host name. Empty for a URL Kestrel rejects.
+    /// </summary>
+    internal static IReadOnlyList<string> RequestsOf(string url)
+    {
+        try
+        {
+            var address = BindingAddress.Parse(url);
+            if (address.IsUnixPipe)
+            {
+                return ["unix:" + address.UnixPipePath];
+            }
+
+            int port = address.Port;
+            if (string.Equals(address.Host, "localhost", StringComparison.OrdinalIgnoreCase) ||
+                address.Host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                return [new IPEndPoint(IPAddress.Loopback, port).ToString(), new IPEndPoint(IPAddress.IPv6Loopback, port).ToString()];
+            }
+
+            return IPAddress.TryParse(address.Host, out var ip)
+                ? [new IPEndPoint(ip, port).ToString()]
+                : [new IPEndPoint(IPAddress.IPv6Any, port).ToString(), new IPEndPoint(IPAddress.Any, port).ToString()];
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            return [];
+        }
+    }
+
+    private sealed record Entry(string Setting, string? Name, string Url);
+}

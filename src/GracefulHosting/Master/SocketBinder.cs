@@ -1,0 +1,158 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using GracefulHosting.Endpoints;
+using GracefulHosting.Interop;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace GracefulHosting.Master;
+
+/// <summary>
+/// Binds the socket for one endpoint Kestrel asked for, as Kestrel's socket transport would: TCP
+/// with <c>SO_REUSEADDR</c> (dual-mode for <c>[::]</c>), a Unix domain socket file created with the
+/// process's umask, or a descriptor given to <c>ListenHandle</c>, taken as it is. Errors are the
+/// exceptions Kestrel's transport throws (<see cref="AddressInUseException"/> for an address in use,
+/// which Kestrel never skips), with a message that names the endpoint and its setting.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal static class SocketBinder
+{
+    private const int Backlog = 512;
+    private const int SO_REUSEADDR = 2;
+
+    public static BoundListener Bind(EndPoint requested, string endpoint, string setting, ILogger logger)
+    {
+        try
+        {
+            return requested switch
+            {
+                FileHandleEndPoint handle => Adopt(handle, endpoint, setting),
+                UnixDomainSocketEndPoint unix => new BoundListener(endpoint, Open(unix, endpoint, setting, logger), ListenerOrigin.Bound),
+                _ => new BoundListener(endpoint, Open(requested), ListenerOrigin.Bound),
+            };
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new AddressInUseException(Message(endpoint, setting, "the address is already in use by another process"), e);
+        }
+        catch (SocketException e)
+        {
+            string reason = e.SocketErrorCode switch
+            {
+                SocketError.AccessDenied => requested is IPEndPoint
+                    ? "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+                    : "permission denied",
+                SocketError.AddressNotAvailable => "the address does not belong to this machine",
+                _ => e.Message,
+            };
+            throw new InvalidOperationException(Message(endpoint, setting, reason), e);
+        }
+    }
+
+    private static Socket Open(EndPoint endpoint) =>
+        Listen(new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp), endpoint, socket =>
+        {
+            if (endpoint is IPEndPoint ip && ip.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            // Plain SO_REUSEADDR, as Kestrel binds: SocketOptionName.ReuseAddress would add SO_REUSEPORT on
+            // Linux, and the bind would then share a port that another server already listens on.
+            socket.SetRawSocketOption(Libc.SOL_SOCKET, SO_REUSEADDR, BitConverter.GetBytes(1));
+        });
+
+    /// <summary>Prepares, binds and listens; disposes the socket if any step fails.</summary>
+    private static Socket Listen(Socket socket, EndPoint endpoint, Action<Socket>? prepare = null)
+    {
+        try
+        {
+            prepare?.Invoke(socket);
+            socket.Bind(endpoint);
+            socket.Listen(Backlog);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Binds a Unix domain socket. A socket file left by a process that did not stop cleanly is removed
+    /// first, but only when it is a socket and nothing accepts on it. Disposing the socket removes the file.
+    /// </summary>
+    private static Socket Open(UnixDomainSocketEndPoint endpoint, string text, string setting, ILogger logger)
+    {
+        string path = endpoint.ToString();
+        if (path.Length > 0 && path[0] != '@' && path[0] != '\0')
+        {
+            RemoveStaleSocketFile(path, text, setting, logger);
+        }
+
+        return Listen(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), endpoint);
+    }
+
+    private static void RemoveStaleSocketFile(string path, string endpoint, string setting, ILogger logger)
+    {
+        int error = Libc.GetFileType(path, out int type);
+        if (error == Libc.ENOENT)
+        {
+            return;
+        }
+
+        if (error != 0)
+        {
+            throw new InvalidOperationException(Message(endpoint, setting, $"cannot inspect the existing file (errno {error})"));
+        }
+
+        if (type != Libc.S_IFSOCK)
+        {
+            throw new InvalidOperationException(Message(endpoint, setting, "the path exists and is not a socket; remove it or choose another path"));
+        }
+
+        using (var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false })
+        {
+            try
+            {
+                probe.Connect(new UnixDomainSocketEndPoint(path));
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+            {
+                File.Delete(path);
+                EndpointLog.StaleSocketFileRemoved(logger, path);
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode != SocketError.WouldBlock)
+            {
+                throw new InvalidOperationException(Message(endpoint, setting, $"cannot check the existing socket file: {e.Message}"), e);
+            }
+        }
+
+        // The connection succeeded, or waits in a full backlog: a live process listens there.
+        throw new AddressInUseException(Message(endpoint, setting, "another process listens on this socket file"));
+    }
+
+    /// <summary>A descriptor the app gave Kestrel with <c>ListenHandle</c>: checked and taken as it is, not bound.</summary>
+    private static BoundListener Adopt(FileHandleEndPoint handle, string endpoint, string setting)
+    {
+        int fd = checked((int)handle.FileHandle);
+        try
+        {
+            SocketDescriptors.CheckListeningStream(fd, $"descriptor {fd}");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException(Message(endpoint, setting, e.Message.TrimEnd('.')), e);
+        }
+
+        Libc.SetCloseOnExec(fd, closeOnExec: true);
+        // Not owned: disposing an owning Socket could shutdown(2) it; the set closes it with close(2).
+        return new BoundListener(endpoint, new Socket(new SafeSocketHandle(fd, ownsHandle: false)), ListenerOrigin.Handle);
+    }
+
+    private static string Message(string endpoint, string setting, string reason) =>
+        $"Cannot listen on {endpoint} for {setting}: {reason}.";
+}

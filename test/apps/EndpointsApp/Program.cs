@@ -1,0 +1,56 @@
+using System.Net;
+
+// Each setup is a small app as people write them, differing only in how Kestrel gets its endpoints.
+// The tests pass the free port (and socket path, certificate) they picked on the command line.
+var builder = WebApplication.CreateBuilder(args);
+builder.Host.UseGracefulRestart();
+builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+
+string setup = builder.Configuration["setup"]
+    ?? throw new InvalidOperationException("Pass --setup=<name>: listen-loopback, listen-any-ip, listen-localhost, unix-and-tcp, use-urls, https-code or run-url.");
+int port = builder.Configuration.GetValue<int>("port");
+string socketPath = builder.Configuration["socket"] ?? "/run/endpoints-app/app.sock";
+
+switch (setup)
+{
+    case "listen-loopback":
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        break;
+    case "listen-any-ip":
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(port));
+        break;
+    case "listen-localhost":
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenLocalhost(port));
+        break;
+    case "unix-and-tcp":
+        // The usual set-up behind nginx: a Unix socket for the proxy, a TCP port for health checks.
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ListenUnixSocket(socketPath);
+            kestrel.Listen(IPAddress.Loopback, port);
+        });
+        break;
+    case "use-urls":
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        break;
+    case "https-code":
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen =>
+            listen.UseHttps(builder.Configuration["certificate"]!, builder.Configuration["certificatePassword"])));
+        break;
+    case "run-url":
+        break;
+    default:
+        throw new InvalidOperationException($"Unknown --setup '{setup}'.");
+}
+
+var app = builder.Build();
+app.MapGet("/", (HttpContext context) => $"Hello from {setup} on {context.Connection.LocalIpAddress?.ToString() ?? "a Unix socket"}, pid={Environment.ProcessId}\n");
+
+if (setup == "run-url")
+{
+    app.Run($"http://127.0.0.1:{port}");
+}
+else
+{
+    app.Run();
+}
