@@ -48,4 +48,8 @@ internal static partial class ChildLog
     [LoggerMessage(EventId = 120, EventName = "WarmupTlsHandshake", Level = LogLevel.Information,
         Message = "Warm-up TLS handshake ({Protocol}, certificate {Subject}) took {ElapsedMs:0.0} ms")]
     public static partial void WarmupTlsHandshake(ILogger logger, string protocol, string subject, double elapsedMs);
+
+    [LoggerMessage(EventId = 121, EventName = "WarmupNotHttp1", Level = LogLevel.Information,
+        Message = "No warm-up of {Path} over {Scheme}: the endpoint does not answer HTTP/1.1 (HTTP/2 only?)")]
+    public static partial void WarmupNotHttp1(ILogger logger, string path, string scheme);
 }

@@ -113,7 +113,7 @@ internal sealed class ChildWarmup
     {
         var toKestrel = new Pipe();
         var fromKestrel = new Pipe();
-        var connection = new DefaultConnectionContext(
+        var connection = new InMemoryConnection(
             "warmup-" + Guid.NewGuid().ToString("N")[..8],
             new DuplexPipe(toKestrel.Reader, fromKestrel.Writer),
             new DuplexPipe(fromKestrel.Reader, toKestrel.Writer))
@@ -140,7 +140,7 @@ internal sealed class ChildWarmup
 
             var response = new StringBuilder();
             var buffer = new byte[4096];
-            while (!HasAllResponseHeads(response.ToString()))
+            while (!HasAllResponseHeads(response.ToString()) && LooksLikeHttp1(response.ToString()))
             {
                 int read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
                 if (read == 0)
@@ -195,6 +195,10 @@ internal sealed class ChildWarmup
         return request.ToString();
     }
 
+    /// <summary>False once the answer cannot be HTTP/1.x, such as an HTTP/2 GOAWAY frame.</summary>
+    internal static bool LooksLikeHttp1(string response) =>
+        response.Length < 5 ? "HTTP/".StartsWith(response, StringComparison.Ordinal) : response.StartsWith("HTTP/", StringComparison.Ordinal);
+
     /// <summary>True once the head of the last response has arrived; the body does not matter here.</summary>
     private static bool HasAllResponseHeads(string response)
     {
@@ -217,6 +221,34 @@ internal sealed class ChildWarmup
         }
 
         return statuses;
+    }
+
+    /// <summary>
+    /// An in-memory connection whose end Kestrel's side closes when Kestrel is done with it, as a
+    /// socket would: disposing or aborting it completes the pipes Kestrel reads and writes, so the
+    /// warm-up sees the end of the stream instead of waiting for its timeout (say, after HTTP/1.1 sent
+    /// to an HTTP/2-only endpoint, which Kestrel closes without an answer).
+    /// </summary>
+    private sealed class InMemoryConnection(string id, IDuplexPipe transport, IDuplexPipe application)
+        : DefaultConnectionContext(id, transport, application)
+    {
+        public override void Abort(ConnectionAbortedException abortReason)
+        {
+            base.Abort(abortReason);
+            Close();
+        }
+
+        public override ValueTask DisposeAsync()
+        {
+            Close();
+            return base.DisposeAsync();
+        }
+
+        private void Close()
+        {
+            Transport.Output.Complete();
+            Transport.Input.Complete();
+        }
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
