@@ -877,6 +877,7 @@ PLAN = [
     ("r2r-restart", "JIT + ReadyToRun, SIGHUP every 1 s", dict(kind="r2r", restart=True, steady="a-steady")),
     ("composite-restart", "JIT + ReadyToRun composite (self-contained), SIGHUP every 1 s",
      dict(kind="composite", restart=True, steady="a-steady")),
+    ("pgo-off-steady", "JIT, TieredPGO off, steady state", dict(env={"DOTNET_TieredPGO": "0"}, steady="a-steady")),
     ("pgo-off-restart", "JIT, TieredPGO off, SIGHUP every 1 s", dict(env={"DOTNET_TieredPGO": "0"}, restart=True, steady="a-steady")),
     ("tc-off-restart", "JIT, TieredCompilation off, SIGHUP every 1 s",
      dict(env={"DOTNET_TieredCompilation": "0"}, restart=True, steady="a-steady")),

@@ -82,6 +82,18 @@ public sealed class WarmupTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task WarmupPath_Http2OnlyEndpoint_GivesUpAtOnceInsteadOfTimingOut()
+    {
+        await using var master = MasterProcess.Start(arguments: ["--Kestrel:Endpoints:Http:Protocols=Http2"]);
+        await master.WaitForAddressAsync();
+        await master.WaitForReadyAsync(1);
+
+        // Kestrel answers HTTP/1.1 on an HTTP/2-only endpoint with one 400 and closes the connection.
+        Assert.True(master.HasLine(@"Warmed up with 1 request\(s\) to \S+ over http \(status 400\)"), "the warm-up must see the endpoint close");
+        Assert.False(master.HasLine("Warm-up request to .* failed"), "the warm-up must not wait for its timeout");
+    }
+
+    [Fact]
     public async Task WarmupPath_Empty_NoWarmupRequests()
     {
         await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:WarmupPath="], output: output);

@@ -61,4 +61,7 @@ internal static partial class ChildLog
         Message = "Long-lived connections: {WebSockets} WebSocket(s) sent close 1001, {AlreadyClosing} WebSocket(s) already closing, " +
             "{EventStreams} event stream(s) and {Marked} marked response(s) ended; {Aborted} aborted after GracefulRestart:LongLivedGracePeriod ({GracePeriod}); done in {ElapsedMs:0} ms")]
     public static partial void LongLivedClosed(ILogger logger, int webSockets, int alreadyClosing, int eventStreams, int marked, int aborted, TimeSpan gracePeriod, double elapsedMs);
+    [LoggerMessage(EventId = 121, EventName = "WarmupNotHttp1", Level = LogLevel.Information,
+        Message = "No warm-up of {Path} over {Scheme}: the endpoint does not answer HTTP/1.1 (HTTP/2 only?)")]
+    public static partial void WarmupNotHttp1(ILogger logger, string path, string scheme);
 }

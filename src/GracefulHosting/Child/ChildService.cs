@@ -180,8 +180,15 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
                         ChildLog.WarmupTlsHandshake(_logger, handshake.Protocol, handshake.CertificateSubject, handshake.ElapsedMs);
                     }
 
-                    ChildLog.WarmedUp(_logger, result.Statuses.Count, path, scheme, string.Join(", ", result.Statuses),
-                        System.Diagnostics.Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+                    if (result.Statuses.Count == 0)
+                    {
+                        ChildLog.WarmupNotHttp1(_logger, path, scheme);
+                    }
+                    else
+                    {
+                        ChildLog.WarmedUp(_logger, result.Statuses.Count, path, scheme, string.Join(", ", result.Statuses),
+                            System.Diagnostics.Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+                    }
                 }
                 catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException
                     or System.Security.Authentication.AuthenticationException)

@@ -141,7 +141,7 @@ internal sealed class ChildWarmup
 
             var response = new StringBuilder();
             var buffer = new byte[4096];
-            while (!HasAllResponseHeads(response.ToString()))
+            while (!HasAllResponseHeads(response.ToString()) && LooksLikeHttp1(response.ToString()))
             {
                 int read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
                 if (read == 0)
@@ -195,6 +195,10 @@ internal sealed class ChildWarmup
 
         return request.ToString();
     }
+
+    /// <summary>False once the answer cannot be HTTP/1.x, such as an HTTP/2 GOAWAY frame.</summary>
+    internal static bool LooksLikeHttp1(string response) =>
+        response.Length < 5 ? "HTTP/".StartsWith(response, StringComparison.Ordinal) : response.StartsWith("HTTP/", StringComparison.Ordinal);
 
     /// <summary>True once the head of the last response has arrived; the body does not matter here.</summary>
     private static bool HasAllResponseHeads(string response)

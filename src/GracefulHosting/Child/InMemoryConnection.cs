@@ -51,6 +51,7 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionLifetim
     public override void Abort(ConnectionAbortedException abortReason)
     {
         IsAborted = true;
+        CompletePipes();
         // Not inline: Abort is called from inside Kestrel's own processing, which must not run the
         // ConnectionClosed callbacks re-entrantly.
         ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.SignalClosed(), this, preferLocal: false);
@@ -60,7 +61,17 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionLifetim
     /// Does not dispose the token source: one without a timer or wait handle holds nothing to release,
     /// and an abort queued just before may still cancel it.
     /// </summary>
-    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public override ValueTask DisposeAsync()
+    {
+        CompletePipes();
+        return ValueTask.CompletedTask;
+    }
+
+    private void CompletePipes()
+    {
+        Transport.Output.Complete();
+        Transport.Input.Complete();
+    }
 
     /// <summary>Cancels <see cref="ConnectionClosed"/>; safe at any time, also after <see cref="DisposeAsync"/>.</summary>
     internal void SignalClosed()

@@ -75,4 +75,15 @@ public class ChildWarmupTests
     {
         Assert.Null(ChildWarmup.SchemeOf(new Microsoft.AspNetCore.Connections.FileHandleEndPoint(3, Microsoft.AspNetCore.Connections.FileHandleType.Tcp), ["http://127.0.0.1:80"]));
     }
+
+    [Theory]
+    [InlineData("", true)]
+    [InlineData("HTT", true)]
+    [InlineData("HTTP/1.1 200 OK\r\n", true)]
+    [InlineData("\0\0\u0008\u0007\0\0\0\0\0", false)]
+    [InlineData("HTX", false)]
+    public void LooksLikeHttp1_ResponseStart_TrueOnlyForHttpStatusLines(string response, bool expected)
+    {
+        Assert.Equal(expected, ChildWarmup.LooksLikeHttp1(response));
+    }
 }
