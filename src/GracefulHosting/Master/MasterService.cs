@@ -109,7 +109,7 @@ internal sealed class MasterService : IHostedService, IDisposable
         if (first is null)
         {
             throw new InvalidOperationException(
-                $"The first generation of the app did not become ready: {_lastStartFailure}. The master stops; see the log above for the child's own output.");
+                $"The first generation of the app did not become ready; the master stops. The reason: {_lastStartFailure}. See the log above for the child's own output.");
         }
 
         SetCurrent(first);

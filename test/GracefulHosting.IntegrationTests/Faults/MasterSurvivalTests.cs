@@ -30,7 +30,7 @@ public sealed class MasterSurvivalTests
 
         SetEndpoints(copy.Path, ("Http", "http://127.0.0.1:0"), ("Second", "http://127.0.0.2:0"));
         master.Signal(Native.SIGHUP);
-        var secondMatch = await master.WaitForLineAsync(@"Listening on 127\.0\.0\.2:(\d+) for http://127\.0\.0\.2:0");
+        var secondMatch = await master.WaitForLineAsync(@"Listening on 127\.0\.0\.2:(\d+) for http://127\.0\.0\.2:\d+");
         var second = new Uri($"http://127.0.0.2:{secondMatch.Groups[1].Value}/");
         int oldPid = pid;
         pid = await master.WaitForRestartAsync(2, Generous);
