@@ -380,6 +380,11 @@ def scenario(name, description, extra=(), restart=False, naive=False, probe=Fals
             restarter.finish()
             result.restarts = restarter.count
             result.marks = restarter.marks
+            if not naive and not KINDS[kind].get("go"):
+                # Restarts the master completed, not signals sent.
+                app.log.flush()
+                with open(app.log_path, "rb") as log:
+                    result.restarts = log.read().count(b"Restart complete: generation")
         if sampler:
             sampler.finish()
             result.probe = sampler.samples
@@ -932,6 +937,10 @@ def verdict(ok):
 def main():
     os.makedirs(LOGS, exist_ok=True)
     os.makedirs(DOCS, exist_ok=True)
+    # A signal that is ignored stays ignored in every program started from here (as under nohup),
+    # and a .NET master then never sees its restart signal; one that is handled is reset to the default.
+    for restart_signal in (signal.SIGHUP, signal.SIGUSR2):
+        signal.signal(restart_signal, lambda *_: None)
     # Orphans of the Go peers (each restart leaves a new process whose parent exits) come back to
     # this process, so that they can be reaped, counted and ended by id.
     ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
@@ -953,6 +962,8 @@ def main():
     handshake_ms, warmup_handshakes, tls_version = tls_handshake_ms()
     overhead_runs = overhead_pairs()
 
+    with open("/proc/loadavg") as loadavg:
+        load_at_end = " ".join(loadavg.read().split()[:3])
     by_name = {r.name: r for r in results}
     cost = {c.name: c for c in costs}
     overhead = statistics.median(inherited / plain for inherited, plain in overhead_runs)
@@ -965,7 +976,8 @@ def main():
         "# Benchmarks",
         "",
         f"Measured by `./build/bench.sh` in one run on {machine()}, on {time.strftime('%Y-%m-%d')}.",
-        f"Load average (1, 5, 15 min) when the run began: {load_at_start}; on a quiet machine it is near 0, and a "
+        f"Load average (1, 5, 15 min) when the run began: {load_at_start}, when it ended: {load_at_end}; on a quiet "
+        "machine it stays near 0, and a "
         "higher figure means other work shared the cores and every number below is lower than the machine can do.",
         f"HTTP/1.1 rows: `wrk -t2 -c32 -d{DURATION}s --latency` on `GET /` of the HelloGraceful example (Release) "
         "or of the Go peers in `bench/`, each answering with its pid.",
@@ -1005,7 +1017,8 @@ def main():
         "|---|---:|---:|---:|",
     ]
     for c in costs:
-        lines.append(f"| {c.description} | {c.cpu_per_restart:.3f} | {c.ready_ms:.0f} | {c.warmup_ms:.0f} |")
+        timing = f"{c.ready_ms:.0f} | {c.warmup_ms:.0f}" if c.ready_ms else "n/a | n/a"
+        lines.append(f"| {c.description} | {c.cpu_per_restart:.3f} | {timing} |")
     jit_master, jit_child = rss["jit"]
     aot_master, aot_child = rss["aot"]
     lines += [
