@@ -30,7 +30,7 @@ public sealed class LifecycleTests(ITestOutputHelper output)
             ? MasterProcess.Start(copy.Path, ["--urls=http://127.0.0.1:0"], defaultEndpoint: false, output: output)
             : MasterProcess.Start(copy.Path, environment: new Dictionary<string, string?> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:0" }, defaultEndpoint: false, output: output);
 
-        await master.WaitForLineAsync(@"Listening on \S+ for http://127\.0\.0\.1:0 \(fd \d+, from urls\)");
+        await master.WaitForLineAsync(@"Listening on 127\.0\.0\.1:\d+ for http://127\.0\.0\.1:\d+ \(fd \d+\)");
         var address = await master.WaitForAddressAsync();
         int child = await master.WaitForReadyAsync(1);
         using var client = Http.CreateClient(address);
