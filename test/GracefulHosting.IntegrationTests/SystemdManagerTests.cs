@@ -199,6 +199,21 @@ public sealed class SystemdManagerTests(HelloGracefulUnderSystemd fixture, ITest
         await AssertNewMasterServesWithoutFailureAsync(start, load);
     }
 
+    /// <summary>A new master serves generation 1, the load moved to it from the old child, and no request failed.</summary>
+    private async Task AssertNewMasterServesWithoutFailureAsync(Serving start, KeepAliveLoad load)
+    {
+        var now = await fixture.WaitForGenerationAsync(1);
+        await load.WaitForPidAsync(now.Child, Timeout);
+        await load.StopAsync();
+
+        Assert.NotEqual(start.MainPid, now.MainPid);
+        Assert.Empty(load.Failures);
+        Assert.Equal([start.Child, now.Child], load.Pids);
+        Assert.False(Native.IsAlive(start.MainPid), $"old master {start.MainPid} still runs");
+        Assert.False(Native.IsAlive(start.Child), $"old child {start.Child} still runs");
+    }
+
+    /// <summary>Both forms as the test generates them parse cleanly; systemd before 253 names only the two newer settings.</summary>
     [Fact]
     public async Task GeneratedUnits_BothForms_SystemdAnalyzeVerifyPasses()
     {
@@ -240,17 +255,14 @@ public sealed class SystemdManagerCollection
 
 /// <summary>
 /// A fact that needs a private systemd user manager: skipped, with the reason, where none can run
-/// (no systemd or unshare, not root). On systemd older than 253 Type=notify-reload cannot run; that
-/// unit form is then checked with systemd-analyze verify only.
+/// (no systemd or unshare, not root). On systemd older than 253, Type=notify-reload cannot run; that
+/// unit form is checked with systemd-analyze verify only.
 /// </summary>
 public sealed class UserManagerFactAttribute : FactAttribute
 {
     public UserManagerFactAttribute()
     {
         Skip = UserManager.MissingReason;
-    }
-}
-        }
     }
 }
 
