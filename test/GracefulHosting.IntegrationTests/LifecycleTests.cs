@@ -30,8 +30,10 @@ public sealed class LifecycleTests(ITestOutputHelper output)
             ? MasterProcess.Start(copy.Path, ["--urls=http://127.0.0.1:0"], defaultEndpoint: false, output: output)
             : MasterProcess.Start(copy.Path, environment: new Dictionary<string, string?> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:0" }, defaultEndpoint: false, output: output);
 
-        await master.WaitForLineAsync(@"Listening on 127\.0\.0\.1:\d+ for http://127\.0\.0\.1:\d+ \(fd \d+\)");
         var address = await master.WaitForAddressAsync();
+        Assert.Equal("127.0.0.1", address.Host);
+        Assert.NotEqual(0, address.Port);
+        Assert.Single(ProcNet.ListeningSockets(master.Pid));
         int child = await master.WaitForReadyAsync(1);
         using var client = Http.CreateClient(address);
         Assert.Equal(child, await Http.GetPidAsync(client));

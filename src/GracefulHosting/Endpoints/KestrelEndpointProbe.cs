@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -123,7 +124,7 @@ internal sealed class KestrelEndpointProbe
         Func<KestrelServerOptions, Func<EndPoint, EndPoint>> transport, CancellationToken cancellationToken)
     {
         var options = _options.Create(Options.DefaultName);
-        using var server = new KestrelServer(Options.Create(options), new ProbeTransport(transport(options)), loggers);
+        using var server = CreateServer(options, new ProbeTransport(transport(options)), loggers);
         var addresses = server.Features.Get<IServerAddressesFeature>()!;
         foreach (string url in hosting.Urls)
         {
@@ -135,6 +136,30 @@ internal sealed class KestrelEndpointProbe
         IReadOnlyList<string> bound = [.. addresses.Addresses];
         await server.StopAsync(CancellationToken.None).ConfigureAwait(false);
         return bound;
+    }
+
+    /// <summary>
+    /// Another server of the app's own kind, built by its container with these options, this transport
+    /// and no QUIC transport: with the HTTPS configuration service and the metrics of a plain run. The
+    /// public <see cref="KestrelServer"/> constructor serves when the app's server cannot be built so;
+    /// it creates a meter per server that is never released, so it is not the first choice.
+    /// </summary>
+    private IServer CreateServer(KestrelServerOptions options, ProbeTransport transport, ILoggerFactory loggers)
+    {
+        if (_services.GetService<IServer>()?.GetType() is { } kind)
+        {
+            try
+            {
+                return (IServer)ActivatorUtilities.CreateInstance(_services, kind,
+                    Options.Create(options), new IConnectionListenerFactory[] { transport }, Array.Empty<IMultiplexedConnectionListenerFactory>(), loggers);
+            }
+            catch (InvalidOperationException)
+            {
+                // Not a server built from these parts.
+            }
+        }
+
+        return new KestrelServer(Options.Create(options), transport, loggers);
     }
 
     private static IEnumerable<Exception> Flatten(Exception exception)
