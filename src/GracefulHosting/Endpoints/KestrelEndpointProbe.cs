@@ -144,6 +144,8 @@ internal sealed class KestrelEndpointProbe
     /// public <see cref="KestrelServer"/> constructor serves when the app's server cannot be built so;
     /// it creates a meter per server that is never released, so it is not the first choice.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2072",
+        Justification = "The type is that of the IServer the app's container has built; its registration (AddSingleton<IServer, TImplementation>) keeps the type's public constructors.")]
     private IServer CreateServer(KestrelServerOptions options, ProbeTransport transport, ILoggerFactory loggers)
     {
         if (_services.GetService<IServer>()?.GetType() is { } kind)
