@@ -43,6 +43,9 @@ public sealed class LongLivedConnectionTests
             Assert.Equal(newPid, reconnectedTo);
             await LongLivedClients.SendTextAsync(again, "still there", timeout.Token);
             Assert.Equal("still there", await LongLivedClients.ReceiveTextAsync(again, timeout.Token));
+            // Leave as a client should: a socket dropped without the close handshake is an error in the
+            // new generation's receive loop, which the check for unhandled exceptions below would see.
+            await again.CloseAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
         }
 
         await master.WaitForLineAsync(
