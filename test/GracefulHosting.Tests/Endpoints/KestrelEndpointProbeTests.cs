@@ -10,11 +10,13 @@ using Microsoft.Extensions.DependencyInjection;
 namespace GracefulHosting.Tests.Endpoints;
 
 /// <summary>The probe runs the app's real Kestrel: these apps are built in-process and never started.</summary>
-public sealed class KestrelEndpointProbeTests : IAsyncDisposable
+public sealed class KestrelEndpointProbeTests : IAsyncLifetime
 {
     private readonly List<WebApplication> _apps = [];
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         foreach (var app in _apps)
         {

@@ -8,11 +8,13 @@ using Microsoft.Extensions.Options;
 
 namespace GracefulHosting.Tests.Endpoints;
 
-public sealed class KestrelReloadFreezeTests : IAsyncDisposable
+public sealed class KestrelReloadFreezeTests : IAsyncLifetime
 {
     private readonly WebApplication _app = WebApplication.CreateSlimBuilder().Build();
 
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _app.DisposeAsync().AsTask();
 
     [Fact]
     public void Wrap_FirstStepCreatesLoader_ReplacedByOneOverTheSameSection()

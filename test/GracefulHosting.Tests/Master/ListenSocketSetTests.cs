@@ -13,12 +13,14 @@ namespace GracefulHosting.Tests.Master;
 
 /// <summary>Binding with the app's real Kestrel deciding, on real sockets of 127.0.0.1 and in a temporary folder.</summary>
 [SupportedOSPlatform("linux")]
-public sealed class ListenSocketSetTests : IAsyncDisposable
+public sealed class ListenSocketSetTests : IAsyncLifetime
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("gh-sockets-").FullName;
     private readonly List<IAsyncDisposable> _owned = [];
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         foreach (var item in Enumerable.Reverse(_owned))
         {
