@@ -10,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 configuration="${CONFIGURATION:-Release}"
-# Well above the slowest test (the restart churn: about 1.5 minutes on 2 idle cores, 4 with a load
-# average of 30), so that only a hang, never a slow machine, stops a test.
+# Well above the slowest test (the first Native AOT test, which waits for the publish of the AOT test
+# app: about 1 minute on 2 idle cores, 6 at most), so that only a hang, never a slow machine, stops a test.
 hang_timeout="${HANG_TIMEOUT:-8m}"
 log="$(mktemp -t graceful-test.XXXXXX)"
 results="$(mktemp -d -t graceful-results.XXXXXX)"

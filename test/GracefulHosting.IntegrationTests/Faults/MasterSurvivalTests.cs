@@ -134,27 +134,6 @@ public sealed class MasterSurvivalTests
         Assert.Equal(0, master.ExitCode);
     }
 
-    /// <remarks>StopFirst restarts used to leak the old child's control socket and process handle.</remarks>
-    [Fact]
-    public async Task Sighup_StopFirstManyRestarts_MasterDescriptorsStayFlat()
-    {
-        const int restarts = 25;
-        await using var master = MasterProcess.Start(arguments: ["--GracefulRestart:Strategy=StopFirst", "--GracefulRestart:WarmupPath="]);
-        await master.WaitForAddressAsync();
-        await master.WaitForReadyAsync(1);
-        int before = Proc.Descriptors(master.Pid).Count;
-
-        for (int generation = 2; generation <= restarts + 1; generation++)
-        {
-            master.Signal(Native.SIGHUP);
-            await master.WaitForRestartAsync(generation, Generous);
-        }
-
-        int after = Proc.Descriptors(master.Pid).Count;
-        Assert.True(after <= before + 3, $"master descriptors grew from {before} to {after} over {restarts} StopFirst restarts");
-        Assert.Single(Proc.LiveChildren(master.Pid));
-    }
-
     /// <summary>The old generation takes connections until it has closed its listening descriptors.</summary>
     private static Task WaitUntilStoppedAcceptingAsync(MasterProcess master, int pid) =>
         master.WaitForLineAsync($@"pid {pid} .*Stopping: no new connections", Generous);

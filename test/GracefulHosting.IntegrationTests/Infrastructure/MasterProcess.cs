@@ -52,13 +52,21 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     /// With <c>app</c>, another app than HelloGraceful: <c>&lt;app&gt;.dll</c> in <paramref name="appDirectory"/>.
     /// With <c>output</c>, the process's log goes to the test's output when it is disposed, so that a failing
     /// test shows it whatever assertion failed.
+    /// With <c>executable</c>, a natively compiled app runs itself: no <c>dotnet</c>, no launcher.
     /// </remarks>
     public static MasterProcess Start(string? appDirectory = null, IEnumerable<string>? arguments = null,
         IDictionary<string, string?>? environment = null, bool defaultEndpoint = true, IReadOnlyList<string>? launcher = null,
-        string app = "HelloGraceful", ITestOutputHelper? output = null)
+        string app = "HelloGraceful", ITestOutputHelper? output = null, string? executable = null)
     {
+        if (executable is not null)
+        {
+            ArgumentOutOfRangeException.ThrowIfNotEqual(launcher is null, true, nameof(launcher));
+            appDirectory = Path.GetDirectoryName(executable)!;
+            app = Path.GetFileName(executable);
+        }
+
         appDirectory ??= app == "HelloGraceful" ? ExampleApp.OutputDirectory : ExampleApp.TestAppOutput(app);
-        var startInfo = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet")
+        var startInfo = new ProcessStartInfo(executable ?? (launcher is { Count: > 0 } ? launcher[0] : "dotnet"))
         {
             WorkingDirectory = appDirectory,
             RedirectStandardOutput = true,
@@ -75,7 +83,10 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             startInfo.ArgumentList.Add("dotnet");
         }
 
-        startInfo.ArgumentList.Add(Path.Combine(appDirectory, app + ".dll"));
+        if (executable is null)
+        {
+            startInfo.ArgumentList.Add(Path.Combine(appDirectory, app + ".dll"));
+        }
         if (defaultEndpoint)
         {
             startInfo.ArgumentList.Add("--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0");
