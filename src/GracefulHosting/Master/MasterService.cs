@@ -506,26 +506,33 @@ internal sealed class MasterService : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Null once the child is ready; otherwise why it is not.</summary>
-    private async Task<string?> WaitUntilReadyAsync(ChildProcess child, CancellationToken cancellationToken)
+    private Task<string?> WaitUntilReadyAsync(ChildProcess child, CancellationToken cancellationToken) =>
+        WaitUntilReadyAsync(child.Ready, child.Exited, _options.StartTimeout, _time, cancellationToken);
+
+    /// <summary>
+    /// Null once <paramref name="ready"/> completes; otherwise why it did not: the child exited, the
+    /// start timeout passed on <paramref name="time"/>, or the master is stopping.
+    /// </summary>
+    internal static async Task<string?> WaitUntilReadyAsync(Task ready, Task<int> exited, TimeSpan startTimeout, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var timedOut = Task.Delay(_options.StartTimeout, _time, timeout.Token);
-        var winner = await Task.WhenAny(child.Ready, child.Exited, timedOut).ConfigureAwait(false);
+        var timedOut = Task.Delay(startTimeout, time, timeout.Token);
+        var winner = await Task.WhenAny(ready, exited, timedOut).ConfigureAwait(false);
         timeout.Cancel();
-        if (winner == child.Ready)
+        if (winner == ready)
         {
             return null;
         }
 
-        if (winner == child.Exited)
+        if (winner == exited)
         {
-            return $"it exited before it was ready ({ChildProcess.DescribeExit(child.Exited.Result)})";
+            return $"it exited before it was ready ({ChildProcess.DescribeExit(exited.Result)})";
         }
 
         return cancellationToken.IsCancellationRequested
             ? "the master is stopping"
-            : $"it was not ready within GracefulRestart:StartTimeout ({_options.StartTimeout})";
+            : $"it was not ready within GracefulRestart:StartTimeout ({startTimeout})";
     }
 
     private void SetCurrent(ChildProcess? child)
