@@ -196,4 +196,24 @@ public sealed class RestartTests(ITestOutputHelper output)
         Assert.Equal(0, master.ExitCode);
         Assert.False(Native.IsAlive(child));
     }
+
+    /// <remarks>
+    /// nohup starts the app with SIGHUP ignored, exec keeps that, and the runtime leaves an ignored
+    /// signal ignored: without a reset the master would never see a restart signal.
+    /// </remarks>
+    [Fact]
+    public async Task Sighup_MasterStartedUnderNohup_Restarts()
+    {
+        await using var master = MasterProcess.Start(launcher: ["nohup"], output: output);
+        var address = await master.WaitForAddressAsync();
+        int firstPid = await master.WaitForReadyAsync(1);
+        await master.WaitForLineAsync("SIGHUP was ignored when the master started");
+
+        master.Signal(Native.SIGHUP);
+        int secondPid = await master.WaitForRestartAsync(2);
+
+        Assert.NotEqual(firstPid, secondPid);
+        using var client = Http.CreateClient(address);
+        Assert.Equal(secondPid, await Http.WaitForPidAsync(client, p => p == secondPid, MasterProcess.DefaultTimeout));
+    }
 }

@@ -51,6 +51,9 @@ internal static partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "kill", SetLastError = true)]
     private static partial int KillProcess(int pid, int sig);
 
+    [LibraryImport(LibraryName, EntryPoint = "sigaction", SetLastError = true)]
+    private static unsafe partial int SigAction(int signum, byte* act, byte* oldact);
+
     [LibraryImport(LibraryName, EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial nint RealPathNative(string path, nint resolved);
     [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -140,6 +143,31 @@ internal static partial class Libc
 
     /// <summary>Sends a signal; returns errno, 0 on success.</summary>
     public static int Kill(int pid, int signal) => KillProcess(pid, signal) == -1 ? Marshal.GetLastPInvokeError() : 0;
+
+    // glibc's struct sigaction is 152 bytes on 64-bit Linux and starts with the handler on every
+    // architecture; SIG_DFL is 0 and SIG_IGN is 1.
+    private const int SigActionSize = 256;
+    private const nint SIG_IGN = 1;
+
+    /// <summary>
+    /// If <paramref name="signal"/> is ignored (a parent such as <c>nohup</c> set SIG_IGN, which exec
+    /// keeps), sets it back to its default action and returns true. The runtime leaves a signal that
+    /// was ignored ignored, so a PosixSignalRegistration for it would never run. Returns false, and
+    /// changes nothing, for a signal that is not ignored or that cannot be read.
+    /// </summary>
+    public static unsafe bool ResetIfIgnored(int signal)
+    {
+        byte* current = stackalloc byte[SigActionSize];
+        new Span<byte>(current, SigActionSize).Clear();
+        if (SigAction(signal, null, current) == -1 || *(nint*)current != SIG_IGN)
+        {
+            return false;
+        }
+
+        byte* defaults = stackalloc byte[SigActionSize];
+        new Span<byte>(defaults, SigActionSize).Clear();
+        return SigAction(signal, defaults, null) == 0;
+    }
 
     /// <summary>The absolute path of <paramref name="path"/> with every symbolic link resolved, or null if it does not exist.</summary>
     public static unsafe string? RealPath(string path)

@@ -111,4 +111,8 @@ internal static partial class MasterLog
     [LoggerMessage(EventId = 34, EventName = "ListenersClosedForStop", Level = LogLevel.Information,
         Message = "No child accepts any more: closed the {Count} listening sockets, so new connections are refused instead of queued")]
     public static partial void ListenersClosedForStop(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 35, EventName = "RestartSignalWasIgnored", Level = LogLevel.Warning,
+        Message = "{Signal} was ignored when the master started (as under nohup); the master handles it again, as the restart signal")]
+    public static partial void RestartSignalWasIgnored(ILogger logger, string signal);
 }

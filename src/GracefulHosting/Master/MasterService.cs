@@ -94,6 +94,11 @@ internal sealed class MasterService : IHostedService, IDisposable
         MasterLog.MasterStarting(_logger, Environment.ProcessId, _sockets.Listeners.Count, _options.Strategy);
 
         RestartSignals.TryParse(_options.RestartSignal, out int signal);
+        if (Interop.Libc.ResetIfIgnored(signal))
+        {
+            MasterLog.RestartSignalWasIgnored(_logger, _options.RestartSignal);
+        }
+
         _restartSignal = PosixSignalRegistration.Create((PosixSignal)signal, context =>
         {
             context.Cancel = true;
