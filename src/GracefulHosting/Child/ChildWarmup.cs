@@ -61,7 +61,7 @@ internal sealed class ChildWarmup
         var targets = new List<(InheritedConnectionListener, string)>();
         foreach (var listener in listeners)
         {
-            string? scheme = SchemeOf(listener.EndPoint, addresses);
+            string? scheme = Endpoints.EndpointText.Match(addresses, listener.EndPoint)?.Address.Scheme.ToLowerInvariant();
             if (scheme is "http" or "https" && !targets.Exists(t => t.Item2 == scheme))
             {
                 targets.Add((listener, scheme));
@@ -69,43 +69,6 @@ internal sealed class ChildWarmup
         }
 
         return targets;
-    }
-
-    /// <summary>
-    /// The scheme of the server address that names <paramref name="endPoint"/>: the same IP address and
-    /// port, or the same port under a host name (<c>localhost</c>, <c>*</c>) that stands for several.
-    /// </summary>
-    internal static string? SchemeOf(EndPoint endPoint, IEnumerable<string> serverAddresses)
-    {
-        if (endPoint is System.Net.Sockets.UnixDomainSocketEndPoint unix)
-        {
-            // Kestrel reports a Unix domain socket as http://unix:/path.
-            string? found = serverAddresses.FirstOrDefault(a => a.EndsWith("://unix:" + unix, StringComparison.Ordinal));
-            return found?[..found.IndexOf(':', StringComparison.Ordinal)].ToLowerInvariant();
-        }
-
-        if (endPoint is not IPEndPoint local)
-        {
-            return null;
-        }
-
-        foreach (string address in serverAddresses)
-        {
-            if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Port != local.Port)
-            {
-                continue;
-            }
-
-            bool sameHost = !IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip)
-                || ip.Equals(local.Address)
-                || (local.Address.IsIPv4MappedToIPv6 && ip.Equals(local.Address.MapToIPv4()));
-            if (sameHost)
-            {
-                return uri.Scheme.ToLowerInvariant();
-            }
-        }
-
-        return null;
     }
 
     /// <summary>

@@ -14,6 +14,9 @@ namespace GracefulHosting.Child;
 /// with the next restart.
 /// </summary>
 /// <remarks>
+/// <see cref="Endpoints.KestrelReloadFreeze"/> already turns off the host's own reloading loader before
+/// Kestrel starts. This guard is for what that leaves: a reloading loader the app creates itself
+/// (<c>options.Configure(section, reloadOnChange: true)</c>), and a log line when the configuration changes.
 /// Once Kestrel has started and applied its configuration (with every endpoint callback of the app),
 /// its configuration loader is replaced by one over a frozen copy of the same section, with reload
 /// off. When the configuration then changes, Kestrel compares the frozen copy with what it bound,

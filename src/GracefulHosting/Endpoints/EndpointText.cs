@@ -36,7 +36,16 @@ internal static class EndpointText
     /// The URL among those Kestrel reports (<paramref name="urls"/>) that the socket bound to
     /// <paramref name="local"/> serves, for logs; its plain address when none matches.
     /// </summary>
-    public static string FindUrl(IReadOnlyList<string> urls, EndPoint? local)
+    public static string FindUrl(IReadOnlyList<string> urls, EndPoint? local) =>
+        Match(urls, local)?.Url ?? (local is null ? "?" : HttpUrl(local) ?? local.ToString() ?? "?");
+
+    /// <summary>
+    /// The URL among those Kestrel reports (<paramref name="urls"/>) that names the socket bound to
+    /// <paramref name="local"/>, parsed as Kestrel parses it, or null when none does. A URL names the
+    /// socket when it has the socket's port and IP address (an IPv4-mapped IPv6 socket included), or
+    /// <c>localhost</c> for a loopback socket, or the same Unix domain socket path.
+    /// </summary>
+    public static (string Url, BindingAddress Address)? Match(IEnumerable<string> urls, EndPoint? local)
     {
         foreach (string url in urls)
         {
@@ -55,17 +64,17 @@ internal static class EndpointText
                 UnixDomainSocketEndPoint unix => address.IsUnixPipe && address.UnixPipePath == unix.ToString(),
                 IPEndPoint ip => !address.IsUnixPipe && address.Port == ip.Port &&
                     (IPAddress.TryParse(address.Host, out var host)
-                        ? host.Equals(ip.Address)
+                        ? host.Equals(ip.Address) || (ip.Address.IsIPv4MappedToIPv6 && host.Equals(ip.Address.MapToIPv4()))
                         : string.Equals(address.Host, "localhost", StringComparison.OrdinalIgnoreCase) && IPAddress.IsLoopback(ip.Address)),
                 _ => false,
             };
             if (matches)
             {
-                return url;
+                return (url, address);
             }
         }
 
-        return local is null ? "?" : HttpUrl(local) ?? local.ToString() ?? "?";
+        return null;
     }
 
     /// <summary>The URL a plain HTTP endpoint on the socket bound to <paramref name="local"/> has, as Kestrel parses URLs.</summary>

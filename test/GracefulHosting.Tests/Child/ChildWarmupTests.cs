@@ -55,28 +55,6 @@ public class ChildWarmupTests
     }
 
     [Theory]
-    [InlineData("127.0.0.1", 5000, "http://127.0.0.1:5000", "http")]
-    [InlineData("127.0.0.1", 5001, "http://127.0.0.1:5000;https://127.0.0.1:5001", "https")]
-    [InlineData("::1", 5001, "https://[::1]:5001", "https")]
-    [InlineData("::1", 5000, "http://localhost:5000", "http")]
-    [InlineData("::", 80, "http://[::]:80", "http")]
-    [InlineData("127.0.0.1", 5000, "http://127.0.0.2:5000", null)]
-    [InlineData("127.0.0.1", 5000, "http://127.0.0.1:5001", null)]
-    [InlineData("127.0.0.1", 5000, "not an address", null)]
-    public void SchemeOf_ServerAddresses_MatchesAddressAndPort(string ip, int port, string addresses, string? expected)
-    {
-        var scheme = ChildWarmup.SchemeOf(new IPEndPoint(IPAddress.Parse(ip), port), addresses.Split(';'));
-
-        Assert.Equal(expected, scheme);
-    }
-
-    [Fact]
-    public void SchemeOf_NotAnIpEndPoint_Null()
-    {
-        Assert.Null(ChildWarmup.SchemeOf(new Microsoft.AspNetCore.Connections.FileHandleEndPoint(3, Microsoft.AspNetCore.Connections.FileHandleType.Tcp), ["http://127.0.0.1:80"]));
-    }
-
-    [Theory]
     [InlineData("", true)]
     [InlineData("HTT", true)]
     [InlineData("HTTP/1.1 200 OK\r\n", true)]

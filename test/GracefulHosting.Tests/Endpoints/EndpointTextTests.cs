@@ -43,4 +43,27 @@ public class EndpointTextTests
         Assert.Equal("http://[::]:80", EndpointText.FindUrl(urls, new IPEndPoint(IPAddress.IPv6Any, 80)));
         Assert.Equal("http://127.0.0.1:9", EndpointText.FindUrl(urls, new IPEndPoint(IPAddress.Loopback, 9)));
     }
+
+    [Theory]
+    [InlineData("127.0.0.1", 5000, "http://127.0.0.1:5000", "http")]
+    [InlineData("127.0.0.1", 5001, "http://127.0.0.1:5000;https://127.0.0.1:5001", "https")]
+    [InlineData("::1", 5001, "https://[::1]:5001", "https")]
+    [InlineData("::1", 5000, "http://localhost:5000", "http")]
+    [InlineData("::", 80, "http://[::]:80", "http")]
+    [InlineData("::ffff:127.0.0.1", 5000, "http://127.0.0.1:5000", "http")]
+    [InlineData("127.0.0.1", 5000, "http://127.0.0.2:5000", null)]
+    [InlineData("127.0.0.1", 5000, "http://127.0.0.1:5001", null)]
+    [InlineData("127.0.0.1", 5000, "not an address", null)]
+    public void Match_ServerAddresses_MatchesAddressAndPort(string ip, int port, string addresses, string? expected)
+    {
+        var scheme = EndpointText.Match(addresses.Split(';'), new IPEndPoint(IPAddress.Parse(ip), port))?.Address.Scheme;
+
+        Assert.Equal(expected, scheme);
+    }
+
+    [Fact]
+    public void Match_FileHandleEndPoint_Null()
+    {
+        Assert.Null(EndpointText.Match(["http://127.0.0.1:80"], new FileHandleEndPoint(3, FileHandleType.Tcp)));
+    }
 }
