@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using GracefulHosting.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
@@ -29,42 +28,32 @@ public sealed class NativeAotTests(PublishedAotApp app, ITestOutputHelper output
         using var temp = new TempDirectory();
         string directory = app.CopyTo(temp.Path);
         string executable = Path.Combine(directory, Path.GetFileName(app.Executable));
-        await using var master = ToolProcess.Start(executable, ["--urls=http://127.0.0.1:0"], directory,
-            new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Production" }, childMarker: executable);
-        try
-        {
-            var listening = await master.WaitForLineAsync(@"Listening on (\S+) for http", StepTimeout);
-            int first = Pid(await master.WaitForLineAsync(@"Child generation 1 \(pid (\d+)\) is ready", StepTimeout));
-            Assert.Equal(executable, Native.ExecutablePath(master.Pid));
-            Assert.Equal(executable, Native.ExecutablePath(first));
-            using var client = Http.CreateClient(new Uri($"http://{listening.Groups[1].Value}/"));
-            Assert.Equal(first, await Http.GetPidAsync(client));
+        await using var master = MasterProcess.Start(executable: executable, arguments: ["--urls=http://127.0.0.1:0"],
+            defaultEndpoint: false, output: output);
+        var address = await master.WaitForAddressAsync();
+        int first = await master.WaitForReadyAsync(1, StepTimeout);
+        Assert.Equal(executable, Native.ExecutablePath(master.Pid));
+        Assert.Equal(executable, Native.ExecutablePath(first));
+        using var client = Http.CreateClient(address);
+        Assert.Equal(first, await Http.GetPidAsync(client));
 
-            // Restart: a new generation serves, the old one is gone.
-            Native.Kill(master.Pid, Native.SIGHUP);
-            int second = Pid(await master.WaitForLineAsync(@"Restart complete: generation 2 \(pid (\d+)\)", StepTimeout));
-            Assert.Equal(second, await Http.WaitForPidAsync(client, p => p == second, StepTimeout));
+        // Restart: a new generation serves, the old one is gone.
+        master.Signal(Native.SIGHUP);
+        int second = await master.WaitForRestartAsync(2, StepTimeout);
+        Assert.Equal(second, await Http.WaitForPidAsync(client, p => p == second, StepTimeout));
 
-            // A broken deployment: every new generation fails before it is ready, and the master keeps generation 2.
-            ExampleApp.EditSettings(directory, json => json["AotApp"] = new JsonObject { ["FailStartup"] = true });
-            Native.Kill(master.Pid, Native.SIGHUP);
-            await master.WaitForLineAsync($@"Restart rolled back: generation 2 \(pid {second}\) keeps serving", StepTimeout);
-            Assert.Equal(second, await Http.GetPidAsync(client));
-            Assert.True(Native.IsAlive(second));
+        // A broken deployment: every new generation fails before it is ready, and the master keeps generation 2.
+        ExampleApp.EditSettings(directory, json => json["AotApp"] = new JsonObject { ["FailStartup"] = true });
+        master.Signal(Native.SIGHUP);
+        await master.WaitForLineAsync($@"Restart rolled back: generation 2 \(pid {second}\) keeps serving", StepTimeout);
+        Assert.Equal(second, await Http.GetPidAsync(client));
+        Assert.True(Native.IsAlive(second));
 
-            Native.Kill(master.Pid, Native.SIGTERM);
-            Assert.True(await master.WaitForExitAsync(StepTimeout), "The master did not exit within 30 s of SIGTERM");
-            Assert.Equal(0, master.ExitCode);
-            Assert.False(Native.IsAlive(second), $"Child {second} outlived its master");
-        }
-        finally
-        {
-            output.WriteLine(master.Output);
-        }
+        master.Signal(Native.SIGTERM);
+        Assert.True(await master.WaitForExitAsync(StepTimeout), "The master did not exit within 30 s of SIGTERM");
+        Assert.Equal(0, master.ExitCode);
+        Assert.False(Native.IsAlive(second), $"Child {second} outlived its master");
     }
-
-    private static int Pid(System.Text.RegularExpressions.Match match) =>
-        int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
 }
 
 /// <summary>Runs the Native AOT tests alone: the publish takes both cores for a minute or more.</summary>

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using System.IO.Compression;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
@@ -64,33 +63,21 @@ public sealed class PackageTests(PackedPackage package, ITestOutputHelper output
         Assert.True(Directory.Exists(Path.Combine(packagesDirectory, "gracefulhosting", package.Version)),
             "GracefulHosting was not restored into the private packages folder");
 
-        string dll = Path.Combine(appDirectory, "bin", "Release", "net10.0", "PackageConsumer.dll");
-        await using var master = ToolProcess.Start("dotnet", [dll, "--urls=http://127.0.0.1:0"], appDirectory, new Dictionary<string, string?>
-        {
-            ["DOTNET_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-        }, childMarker: dll);
-        try
-        {
-            var listening = await master.WaitForLineAsync(@"Listening on (\S+) for http", StartTimeout);
-            var ready = await master.WaitForLineAsync(@"Child generation 1 \(pid (\d+)\) is ready", StartTimeout);
-            int childPid = int.Parse(ready.Groups[1].Value, CultureInfo.InvariantCulture);
+        await using var master = MasterProcess.Start(Path.Combine(appDirectory, "bin", "Release", "net10.0"), ["--urls=http://127.0.0.1:0"],
+            defaultEndpoint: false, app: "PackageConsumer", output: output);
+        var address = await master.WaitForAddressAsync();
+        int childPid = await master.WaitForReadyAsync(1, StartTimeout);
 
-            using var client = Http.CreateClient(new Uri($"http://{listening.Groups[1].Value}/"));
-            int servedBy = await Http.GetPidAsync(client);
-            Assert.NotEqual(master.Pid, servedBy);
-            Assert.Equal(childPid, servedBy);
-            Assert.Contains(childPid, Native.Descendants(master.Pid));
+        using var client = Http.CreateClient(address);
+        int servedBy = await Http.GetPidAsync(client);
+        Assert.NotEqual(master.Pid, servedBy);
+        Assert.Equal(childPid, servedBy);
+        Assert.Contains(childPid, Native.Descendants(master.Pid));
 
-            Native.Kill(master.Pid, Native.SIGTERM);
-            Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)), "The master did not exit within 30 s of SIGTERM");
-            Assert.Equal(0, master.ExitCode);
-            Assert.False(Native.IsAlive(childPid), $"Child {childPid} outlived its master");
-        }
-        finally
-        {
-            output.WriteLine(master.Output);
-        }
+        master.Signal(Native.SIGTERM);
+        Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)), "The master did not exit within 30 s of SIGTERM");
+        Assert.Equal(0, master.ExitCode);
+        Assert.False(Native.IsAlive(childPid), $"Child {childPid} outlived its master");
     }
 
     private static void WriteConsumerProject(string appDirectory, string packagesDirectory, string version)
