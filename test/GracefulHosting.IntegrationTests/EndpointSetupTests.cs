@@ -187,7 +187,7 @@ public sealed class EndpointSetupTests(ITestOutputHelper output)
         Assert.Equal(masterSockets.Keys.Order(), ProcNet.ListeningSockets(first).Keys.Order());
         Assert.Equal(ProcNet.ListeningUnixSockets(master.Pid).Keys.Order(), ProcNet.ListeningUnixSockets(first).Keys.Order());
 
-        var loads = servers.Select(s => RequestLoad.KeepAlive(s.Server, clients: 3, s.Tls)).ToList();
+        var loads = servers.Select(s => new KeepAliveLoad(s.Server, clients: 3, s.Tls)).ToList();
         try
         {
             int last = first;

@@ -13,7 +13,7 @@ public sealed class RestartTests(ITestOutputHelper output)
         var address = await master.WaitForAddressAsync();
         int firstPid = await master.WaitForReadyAsync(1);
 
-        await using var load = new LoadClient(address, concurrency: 4);
+        await using var load = new KeepAliveLoad(address, clients: 4);
         await load.WaitForPidAsync(firstPid, TimeSpan.FromSeconds(15));
         var servedBy = new List<int> { firstPid };
         for (int generation = 2; generation <= 4; generation++)

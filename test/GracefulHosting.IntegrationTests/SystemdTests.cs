@@ -29,7 +29,7 @@ public sealed class SystemdTests(ITestOutputHelper output)
         await master.WaitForLineAsync($@"Listening on 127\.0\.0\.1:{port} from systemd \(fd 3, name Http\) for http://127\.0\.0\.1:{port}, matched by name \(Kestrel:Endpoints:Http\)");
 
         int last = first;
-        await using (var load = new LoadClient(address, concurrency: 4))
+        await using (var load = new KeepAliveLoad(address, clients: 4))
         {
             await load.WaitForPidAsync(first, TimeSpan.FromSeconds(15));
             for (int generation = 2; generation <= 3; generation++)
@@ -148,7 +148,7 @@ public sealed class SystemdTests(ITestOutputHelper output)
         }
 
         Assert.True(master.HasLine($@"Listening on unix:{Regex.Escape(path)} from systemd \(fd 3, name -\) for http://unix:{Regex.Escape(path)}, matched by address"), master.Output);
-        await using (var load = RequestLoad.KeepAlive(server, clients: 3))
+        await using (var load = new KeepAliveLoad(server, clients: 3))
         {
             master.Signal(Native.SIGHUP);
             int second = await master.WaitForRestartAsync(2);

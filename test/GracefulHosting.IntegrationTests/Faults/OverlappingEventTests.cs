@@ -67,7 +67,7 @@ public sealed class OverlappingEventTests(ITestOutputHelper output)
         var address = await master.WaitForAddressAsync();
         int first = await master.WaitForReadyAsync(1);
         using var sampler = new GenerationSampler(master.Pid);
-        await using var load = new LoadClient(address, concurrency: 2);
+        await using var load = new KeepAliveLoad(address, clients: 2);
         using var longClient = new KeepAliveClient(Faulty.EndPoint(address));
         // Long enough to outlast a restart on a busy machine.
         await longClient.ConnectAndWaitUntilAcceptedAsync(first, TimeSpan.FromSeconds(15));

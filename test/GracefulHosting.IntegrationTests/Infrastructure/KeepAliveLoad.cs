@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Authentication;
 
 namespace GracefulHosting.IntegrationTests.Infrastructure;
 
@@ -18,14 +19,27 @@ internal sealed class KeepAliveLoad : IAsyncDisposable
     private readonly List<LoadFailure> _failures = [];
     private readonly List<int> _pids = [];
     private readonly HashSet<int> _pidSet = [];
+    private readonly List<string>? _bodies;
     private int _succeeded;
+    private int _lastPid;
 
-    public KeepAliveLoad(IPEndPoint server, int clients = 4)
+    /// <param name="server">A TCP or Unix domain socket endpoint.</param>
+    /// <param name="clients">How many clients send at once.</param>
+    /// <param name="tls">Whether the clients speak TLS (any certificate).</param>
+    /// <param name="keepBodies">Whether to keep the body of every answer in <see cref="Bodies"/>.</param>
+    public KeepAliveLoad(EndPoint server, int clients = 4, bool tls = false, bool keepBodies = false)
     {
+        _bodies = keepBodies ? [] : null;
         for (int i = 0; i < clients; i++)
         {
-            _workers.Add(Task.Run(() => RunAsync(server)));
+            _workers.Add(Task.Run(() => RunAsync(server, tls)));
         }
+    }
+
+    /// <summary>Clients on <paramref name="address"/>, which must be plain http to an IP address.</summary>
+    public KeepAliveLoad(Uri address, int clients = 4, bool keepBodies = false)
+        : this(EndPointOf(address), clients, tls: false, keepBodies)
+    {
     }
 
     public int Succeeded
@@ -39,7 +53,11 @@ internal sealed class KeepAliveLoad : IAsyncDisposable
         }
     }
 
-    /// <summary>Every failed request: refused or reset connections, timeouts, early closes and statuses other than 200.</summary>
+    /// <summary>
+    /// Every failed request: refused or reset connections, failed TLS handshakes, timeouts, early
+    /// closes, statuses other than 200 and answers without a pid. Any other exception ends its client
+    /// and is thrown by <see cref="StopAsync"/>.
+    /// </summary>
     public IReadOnlyList<LoadFailure> Failures
     {
         get
@@ -63,7 +81,34 @@ internal sealed class KeepAliveLoad : IAsyncDisposable
         }
     }
 
-    public bool HasSeen(int pid)
+    /// <summary>The pid that answered the latest successful request (0 before any).</summary>
+    public int LastPid
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastPid;
+            }
+        }
+    }
+
+    /// <summary>The body of every successful answer, when the load was made with <c>keepBodies</c>.</summary>
+    public IReadOnlyList<string> Bodies
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _bodies is null
+                    ? throw new InvalidOperationException("This load keeps no bodies; make it with keepBodies: true.")
+                    : [.. _bodies];
+            }
+        }
+    }
+
+    /// <summary>True once <paramref name="pid"/> has answered a request.</summary>
+    public bool HasServed(int pid)
     {
         lock (_lock)
         {
@@ -75,11 +120,12 @@ internal sealed class KeepAliveLoad : IAsyncDisposable
     public async Task WaitForPidAsync(int pid, TimeSpan timeout, int more = 20)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!HasSeen(pid))
+        while (!HasServed(pid))
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"pid {pid} served no request within {timeout}; pids so far {string.Join(", ", Pids)}; failures: {string.Join("; ", Failures)}");
+                throw new TimeoutException($"pid {pid} served no request within {timeout}; pids so far {string.Join(", ", Pids)}; " +
+                    $"{Succeeded} succeeded, failures: {string.Join("; ", Failures.Take(10))}");
             }
 
             await Task.Delay(10);
@@ -92,18 +138,25 @@ internal sealed class KeepAliveLoad : IAsyncDisposable
         }
     }
 
-    private async Task RunAsync(IPEndPoint server)
+    private static IPEndPoint EndPointOf(Uri address) =>
+        address.Scheme == Uri.UriSchemeHttp && IPAddress.TryParse(address.Host, out var ip)
+            ? new IPEndPoint(ip, address.Port)
+            : throw new ArgumentException($"KeepAliveLoad speaks plain HTTP/1.1 to an IP address, not to {address}", nameof(address));
+
+    private async Task RunAsync(EndPoint server, bool tls)
     {
-        using var client = new KeepAliveClient(server);
+        using var client = new KeepAliveClient(server, tls);
         bool newConnection = true;
         while (!_stop.IsCancellationRequested)
         {
+            // Not cancelled by StopAsync: a request that has started is waited for and counted.
             using var timeout = new CancellationTokenSource(RequestTimeout);
             LoadFailure? failure;
+            string body = "";
             int pid = 0;
             try
             {
-                var (status, body, close) = await client.GetAsync("/", timeout.Token);
+                (int status, body, bool close) = await client.GetAsync("/", timeout.Token);
                 failure = status == 200 ? null : new LoadFailure(DateTime.UtcNow, newConnection, $"status {status}: {body}");
                 if (failure is null)
                 {
@@ -113,7 +166,7 @@ internal sealed class KeepAliveLoad : IAsyncDisposable
                 // The client opens a new connection after Connection: close (and after a failure).
                 newConnection = close || failure is not null;
             }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or FormatException)
+            catch (Exception e) when (e is IOException or SocketException or AuthenticationException or OperationCanceledException or FormatException)
             {
                 failure = new LoadFailure(DateTime.UtcNow, newConnection, $"{e.GetType().Name}: {e.Message}");
                 newConnection = true;
@@ -124,6 +177,8 @@ internal sealed class KeepAliveLoad : IAsyncDisposable
                 if (failure is null)
                 {
                     _succeeded++;
+                    _lastPid = pid;
+                    _bodies?.Add(body);
                     if (_pidSet.Add(pid))
                     {
                         _pids.Add(pid);

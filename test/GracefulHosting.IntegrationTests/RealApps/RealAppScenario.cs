@@ -17,9 +17,9 @@ internal static class RealAppScenario
     /// Sends SIGHUP to <paramref name="masterPid"/> while two keep-alive clients request <c>/</c>, waits
     /// until <paramref name="generation"/> serves and the old one has exited, and returns the load's record.
     /// </summary>
-    public static async Task<KeepAliveBodyLoad> RestartUnderLoadAsync(MasterProcess master, int masterPid, Uri address, int generation)
+    public static async Task<KeepAliveLoad> RestartUnderLoadAsync(MasterProcess master, int masterPid, Uri address, int generation)
     {
-        var load = new KeepAliveBodyLoad(address, clients: 2);
+        var load = new KeepAliveLoad(address, clients: 2, keepBodies: true);
         try
         {
             await Task.Delay(200);
