@@ -354,7 +354,7 @@ def run_h2load(url, result):
     result.notes = "HTTP/2 (h2c) under h2load -c32 -m10; latency column p50 shows the mean, p99 is not reported by h2load"
 
 
-def scenario(name, description, extra=(), restart=False, naive=False, probe=False, http2=False,
+def scenario(name, description, extra=(), restart=False, naive=False, http2=False,
              kind="jit", https=False, env=None, steady=None):
     port = free_port()
     result = Result(name, description, steady=steady)
@@ -366,7 +366,9 @@ def scenario(name, description, extra=(), restart=False, naive=False, probe=Fals
             wait_for_pid(port, https=https)
         time.sleep(1)
         restarter = Restarter(app, naive=naive) if restart else None
-        sampler = Probe(port) if probe else None
+        # Every HTTP/1.1 row runs the probe, steady rows and every system's too, so that each ratio
+        # compares two runs under the same load.
+        sampler = Probe(port) if not http2 and not https else None
         result.started = time.monotonic()
         if sampler:
             sampler.start()
@@ -861,13 +863,13 @@ H2_NOTE = ("These are streams the client had sent before it read the draining ge
 # Scenarios under load: (name, description, options). "steady" names the row each one is compared with.
 PLAN = [
     ("a-steady", "(a) JIT, steady state, no restart", {}),
-    ("b-startfirst", "(b) JIT, SIGHUP every 1 s, default warm-up", dict(restart=True, probe=True, steady="a-steady")),
+    ("b-startfirst", "(b) JIT, SIGHUP every 1 s, default warm-up", dict(restart=True, steady="a-steady")),
     ("b-nowarm", "(b) JIT, SIGHUP every 1 s, warm-up off (WarmupPath=\"\")",
-     dict(extra=["--GracefulRestart:WarmupPath="], restart=True, probe=True, steady="a-steady")),
+     dict(extra=["--GracefulRestart:WarmupPath="], restart=True, steady="a-steady")),
     ("b-warmroot", "(b) JIT, SIGHUP every 1 s, WarmupPath=/",
      dict(extra=["--GracefulRestart:WarmupPath=/"], restart=True, steady="a-steady")),
     ("c-stopfirst", "(c) JIT, SIGHUP every 1 s, StopFirst",
-     dict(extra=["--GracefulRestart:Strategy=StopFirst"], restart=True, probe=True, steady="a-steady")),
+     dict(extra=["--GracefulRestart:Strategy=StopFirst"], restart=True, steady="a-steady")),
     ("d-naive", "(d) naive stop-and-start, graceful restart off",
      dict(extra=["--GracefulRestart:Enabled=false"], restart=True, naive=True, steady="a-steady")),
     ("b-slowstart", "(b) JIT, StartFirst, app takes 1.5 s to start",
@@ -876,7 +878,7 @@ PLAN = [
      dict(extra=["--HelloGraceful:WarmupMilliseconds=1500", "--GracefulRestart:Strategy=StopFirst"], restart=True, steady="a-steady")),
     ("plain", "plain Kestrel (Enabled=false), no restart", dict(extra=["--GracefulRestart:Enabled=false"], steady="a-steady")),
     ("aot-steady", "Native AOT, steady state", dict(kind="aot")),
-    ("aot-restart", "Native AOT, SIGHUP every 1 s, default warm-up", dict(kind="aot", restart=True, probe=True, steady="aot-steady")),
+    ("aot-restart", "Native AOT, SIGHUP every 1 s, default warm-up", dict(kind="aot", restart=True, steady="aot-steady")),
     ("https-steady", "HTTPS (JIT), steady state", dict(https=True)),
     ("https-restart", "HTTPS (JIT), SIGHUP every 1 s, default warm-up", dict(https=True, restart=True, steady="https-steady")),
     ("r2r-restart", "JIT + ReadyToRun, SIGHUP every 1 s", dict(kind="r2r", restart=True, steady="a-steady")),
@@ -980,7 +982,8 @@ def main():
         "machine it stays near 0, and a "
         "higher figure means other work shared the cores and every number below is lower than the machine can do.",
         f"HTTP/1.1 rows: `wrk -t2 -c32 -d{DURATION}s --latency` on `GET /` of the HelloGraceful example (Release) "
-        "or of the Go peers in `bench/`, each answering with its pid.",
+        "or of the Go peers in `bench/`, each answering with its pid. Beside wrk, every plain-HTTP/1.1 row, steady or not, "
+        "runs one probe client that sends a request about every 10 ms and records its latency (the plot below).",
         "Failed = socket errors (connect, read, write, timeout) + non-2xx responses. Each row's ratios are to its own "
         "steady state (JIT rows to the JIT steady state). Load generator, master, children and the starting generation "
         "share the same 2 cores.",
