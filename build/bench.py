@@ -979,8 +979,9 @@ def main():
         "",
         f"Measured by `./build/bench.sh` in one run on {machine()}, on {time.strftime('%Y-%m-%d')}.",
         f"Load average (1, 5, 15 min) when the run began: {load_at_start}, when it ended: {load_at_end}; on a quiet "
-        "machine it stays near 0, and a "
-        "higher figure means other work shared the cores and every number below is lower than the machine can do.",
+        "machine the run's own work (the publishes before it, wrk and the servers during it) keeps it between about 1 and 4 "
+        "on these 2 cores; a much higher figure means other work shared the cores and every number below is lower than "
+        "the machine can do.",
         f"HTTP/1.1 rows: `wrk -t2 -c32 -d{DURATION}s --latency` on `GET /` of the HelloGraceful example (Release) "
         "or of the Go peers in `bench/`, each answering with its pid. Beside wrk, every plain-HTTP/1.1 row, steady or not, "
         "runs one probe client that sends a request about every 10 ms and records its latency (the plot below).",
