@@ -14,8 +14,6 @@ namespace GracefulHosting;
 /// </remarks>
 public static class GracefulRestartProcess
 {
-    private static readonly ChildMarker? Marker = ReadMarker();
-
     /// <summary>True when a GracefulHosting master started this process to serve the app.</summary>
     public static bool IsChild => Marker is not null;
 
@@ -28,9 +26,11 @@ public static class GracefulRestartProcess
     /// </summary>
     internal static string? MarkerText { get; } = Environment.GetEnvironmentVariable(ChildMarker.VariableName);
 
-    private static ChildMarker? ReadMarker()
+    // After MarkerText: static initializers run in the order they are written.
+    private static readonly ChildMarker? Marker = ParseMarker(MarkerText);
+
+    private static ChildMarker? ParseMarker(string? text)
     {
-        string? text = Environment.GetEnvironmentVariable(ChildMarker.VariableName);
         if (string.IsNullOrEmpty(text))
         {
             return null;

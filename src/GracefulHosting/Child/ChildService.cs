@@ -171,7 +171,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
 
             foreach (var (listener, scheme) in targets)
             {
-                long began = System.Diagnostics.Stopwatch.GetTimestamp();
+                long began = _time.GetTimestamp();
                 try
                 {
                     var result = await _warmup.RunAsync(listener, tls: scheme == "https").ConfigureAwait(false);
@@ -187,7 +187,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
                     else
                     {
                         ChildLog.WarmedUp(_logger, result.Statuses.Count, path, scheme, string.Join(", ", result.Statuses),
-                            System.Diagnostics.Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+                            _time.GetElapsedTime(began).TotalMilliseconds);
                     }
                 }
                 catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException

@@ -102,9 +102,9 @@ internal sealed class ChildWarmup
             await stream.WriteAsync(Encoding.ASCII.GetBytes(BuildRequests()), timeout.Token).ConfigureAwait(false);
             await stream.FlushAsync(timeout.Token).ConfigureAwait(false);
 
-            var response = new StringBuilder();
+            string response = "";
             var buffer = new byte[4096];
-            while (!HasAllResponseHeads(response.ToString()) && LooksLikeHttp1(response.ToString()))
+            while (!HasAllResponseHeads(response) && LooksLikeHttp1(response))
             {
                 int read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
                 if (read == 0)
@@ -112,10 +112,10 @@ internal sealed class ChildWarmup
                     break;
                 }
 
-                response.Append(Encoding.ASCII.GetString(buffer, 0, read));
+                response += Encoding.ASCII.GetString(buffer, 0, read);
             }
 
-            return new WarmupResult(ParseStatuses(response.ToString()), handshake);
+            return new WarmupResult(ParseStatuses(response), handshake);
         }
         finally
         {

@@ -37,7 +37,8 @@ internal readonly record struct LongLivedDrainResult(
 /// </summary>
 internal sealed class LongLivedConnections
 {
-    private const string EventStream = "text/event-stream";
+    /// <summary>The media type of server-sent events.</summary>
+    internal const string EventStream = "text/event-stream";
 
     private readonly Lock _lock = new();
     private readonly HashSet<LongLivedRequest> _open = [];

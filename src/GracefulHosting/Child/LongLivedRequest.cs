@@ -89,7 +89,7 @@ internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
     public void ResponseStarting(string? contentType)
     {
         if (_kind == LongLivedKind.None && contentType is not null &&
-            contentType.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase))
+            contentType.StartsWith(LongLivedConnections.EventStream, StringComparison.OrdinalIgnoreCase))
         {
             Become(LongLivedKind.EventStream);
         }

@@ -181,7 +181,7 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton<KestrelEndpointProbe>();
         FreezeKestrelReload(services);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<ServiceNotifier>()));
+        services.AddSingleton(CreateNotifier);
         services.AddMetrics();
         services.AddSingleton<Diagnostics.MasterMetrics>();
         services.AddSingleton<MasterService>();
@@ -243,22 +243,15 @@ internal sealed class GracefulRestartSetup
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, LongLivedEndpointPolicy>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddTransient<IStartupFilter, DrainStartupFilter>();
-        for (int i = 0; i < services.Count; i++)
-        {
-            var descriptor = services[i];
-            if (descriptor.ServiceType == typeof(IConnectionListenerFactory) && !descriptor.IsKeyedService)
-            {
-                services[i] = ServiceDescriptor.Singleton<IConnectionListenerFactory>(sp => new InheritedListenerFactory(
-                    (IConnectionListenerFactory)CreateInner(sp, descriptor),
-                    sp.GetRequiredService<InheritedSockets>(),
-                    sp.GetRequiredService<ChildListeners>(),
-                    sp.GetRequiredService<DrainState>(),
-                    sp.GetRequiredService<ChildWarmup>()));
-            }
-        }
+        Decorate<IConnectionListenerFactory>(services, (sp, inner) => new InheritedListenerFactory(
+            inner,
+            sp.GetRequiredService<InheritedSockets>(),
+            sp.GetRequiredService<ChildListeners>(),
+            sp.GetRequiredService<DrainState>(),
+            sp.GetRequiredService<ChildWarmup>()));
 
         FreezeKestrelReload(services);
-        services.TryAddSingleton(sp => new ServiceNotifier(new SystemdNotifier(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<ServiceNotifier>()));
+        services.TryAddSingleton(CreateNotifier);
         services.AddHostedService<ChildService>();
 
         // Kestrel aborts what is left of the drain a little before the master's SIGKILL would.
@@ -274,13 +267,22 @@ internal sealed class GracefulRestartSetup
     private static void FreezeKestrelReload(IServiceCollection services)
     {
         var freeze = new KestrelReloadFreeze();
+        Decorate<IConfigureOptions<KestrelServerOptions>>(services, (_, inner) => freeze.Wrap(inner));
+    }
+
+    /// <summary>
+    /// Replaces each (unkeyed) registration of <typeparamref name="TService"/> by <paramref name="wrap"/>
+    /// around the service it registered, with the same lifetime.
+    /// </summary>
+    private static void Decorate<TService>(IServiceCollection services, Func<IServiceProvider, TService, TService> wrap)
+        where TService : class
+    {
         for (int i = 0; i < services.Count; i++)
         {
             var descriptor = services[i];
-            if (descriptor.ServiceType == typeof(IConfigureOptions<KestrelServerOptions>) && !descriptor.IsKeyedService)
+            if (descriptor.ServiceType == typeof(TService) && !descriptor.IsKeyedService)
             {
-                services[i] = ServiceDescriptor.Describe(typeof(IConfigureOptions<KestrelServerOptions>),
-                    sp => freeze.Wrap((IConfigureOptions<KestrelServerOptions>)CreateInner(sp, descriptor)), descriptor.Lifetime);
+                services[i] = ServiceDescriptor.Describe(typeof(TService), sp => wrap(sp, (TService)CreateInner(sp, descriptor)), descriptor.Lifetime);
             }
         }
     }
@@ -289,4 +291,7 @@ internal sealed class GracefulRestartSetup
         descriptor.ImplementationInstance
             ?? descriptor.ImplementationFactory?.Invoke(provider)
             ?? ActivatorUtilities.CreateInstance(provider, descriptor.ImplementationType!);
+
+    private static ServiceNotifier CreateNotifier(IServiceProvider services) =>
+        new(new SystemdNotifier(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILoggerFactory>().CreateLogger<ServiceNotifier>());
 }

@@ -483,7 +483,8 @@ internal sealed class MasterService : IHostedService, IDisposable
         try
         {
             MasterLog.ChildStarted(_logger, generation, child.Pid);
-            string? failure = await WaitUntilReadyAsync(child, cancellationToken).ConfigureAwait(false);
+            string? failure = await WaitUntilReadyAsync(child.Ready, child.Exited, _options.StartTimeout, _time, cancellationToken)
+                .ConfigureAwait(false);
             if (failure is null)
             {
                 ready = true;
@@ -510,9 +511,6 @@ internal sealed class MasterService : IHostedService, IDisposable
             }
         }
     }
-
-    private Task<string?> WaitUntilReadyAsync(ChildProcess child, CancellationToken cancellationToken) =>
-        WaitUntilReadyAsync(child.Ready, child.Exited, _options.StartTimeout, _time, cancellationToken);
 
     /// <summary>
     /// Null once <paramref name="ready"/> completes; otherwise why it did not: the child exited, the
