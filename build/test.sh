@@ -22,17 +22,13 @@ trap 'rm -rf "$log" "$results"' EXIT
 # packages systemd and util-linux. The Native AOT test links with clang against zlib.
 packages=()
 { command -v systemd-socket-activate >/dev/null && command -v systemd-analyze >/dev/null && [ -x /lib/systemd/systemd ]; } || packages+=(systemd)
-command -v unshare >/dev/null || packages+=(util-linux)
+# setpriv runs a master as an unprivileged user; unshare gives the user manager a mount namespace.
+{ command -v unshare >/dev/null && command -v setpriv >/dev/null; } || packages+=(util-linux)
 command -v clang >/dev/null || packages+=(clang)
 [ -e /usr/include/zlib.h ] || packages+=(zlib1g-dev)
 if [ "${#packages[@]}" -gt 0 ]; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
-fi
-# setpriv runs a master as an unprivileged user (Debian package util-linux).
-if ! command -v setpriv >/dev/null; then
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends util-linux
 fi
 
 dotnet restore GracefulHosting.sln
