@@ -118,7 +118,7 @@ public sealed class EndpointSetupTests(ITestOutputHelper output)
             var pids = crashed.AllPids();
             crashed.Signal(Native.SIGKILL);
             // Its children see the master gone and exit; the file stays behind with nobody listening.
-            await WaitUntilAsync(() => !pids.Any(Native.IsAlive), "the killed master's processes to exit");
+            await Faults.Faulty.WaitUntilAsync(() => !pids.Any(Native.IsAlive), MasterProcess.DefaultTimeout, "the killed master's processes to exit");
         }
 
         Assert.True(File.Exists(path));
@@ -170,7 +170,7 @@ public sealed class EndpointSetupTests(ITestOutputHelper output)
     }
 
     private static MasterProcess Start(string setup, params string[] arguments) =>
-        MasterProcess.Start(TestApps.EndpointsDirectory, [$"--setup={setup}", .. arguments], defaultEndpoint: false, app: TestApps.Endpoints);
+        MasterProcess.Start(arguments: [$"--setup={setup}", .. arguments], defaultEndpoint: false, app: "EndpointsApp");
 
     private static (EndPoint Server, bool Tls) Tcp(IPAddress address, int port) => (new IPEndPoint(address, port), false);
 
@@ -193,14 +193,14 @@ public sealed class EndpointSetupTests(ITestOutputHelper output)
             int last = first;
             for (int generation = 2; generation <= 3; generation++)
             {
-                await WaitUntilAsync(() => loads.All(l => l.Succeeded > 10), "every client to be served");
+                await Faults.Faulty.WaitUntilAsync(() => loads.All(l => l.Succeeded > 10), MasterProcess.DefaultTimeout, "every client to be served");
                 master.Signal(Native.SIGHUP);
                 last = await master.WaitForRestartAsync(generation);
                 await master.WaitForLineAsync(@"Child generation \d+ \(pid \d+\) exited", skip: generation - 2);
             }
 
             int before = loads.Sum(l => l.Succeeded);
-            await WaitUntilAsync(() => loads.All(l => l.HasServed(last)) && loads.Sum(l => l.Succeeded) > before + 10, "the last generation to serve every client");
+            await Faults.Faulty.WaitUntilAsync(() => loads.All(l => l.HasServed(last)) && loads.Sum(l => l.Succeeded) > before + 10, MasterProcess.DefaultTimeout, "the last generation to serve every client");
             foreach (var load in loads)
             {
                 await load.StopAsync();
@@ -221,20 +221,6 @@ public sealed class EndpointSetupTests(ITestOutputHelper output)
             {
                 await load.DisposeAsync();
             }
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + MasterProcess.DefaultTimeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Gave up waiting for {what}.");
-            }
-
-            await Task.Delay(20);
         }
     }
 

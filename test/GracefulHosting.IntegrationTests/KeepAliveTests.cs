@@ -139,25 +139,12 @@ public sealed class KeepAliveTests(ITestOutputHelper output)
         Assert.Equal(4, pids.Count);
     }
 
-    private static async Task WaitUntilServedByAsync(HashSet<int> pids, int pid, object gate)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
+    private static Task WaitUntilServedByAsync(HashSet<int> pids, int pid, object gate) =>
+        Faults.Faulty.WaitUntilAsync(() =>
         {
             lock (gate)
             {
-                if (pids.Contains(pid))
-                {
-                    return;
-                }
+                return pids.Contains(pid);
             }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"pid {pid} served no client within 15 s");
-            }
-
-            await Task.Delay(10);
-        }
-    }
+        }, TimeSpan.FromSeconds(15), $"pid {pid} to serve a client");
 }

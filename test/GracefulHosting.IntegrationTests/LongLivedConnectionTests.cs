@@ -52,7 +52,7 @@ public sealed class LongLivedConnectionTests
             @"Long-lived connections: 1 WebSocket\(s\) sent close 1001, 0 WebSocket\(s\) already closing, 0 event stream\(s\) and 0 marked response\(s\) ended; 0 aborted");
         await master.WaitForLineAsync($@"Child generation 1 \(pid {oldPid}\) exited: exit code 0", ExitTimeout);
         AssertDrainedWellBeforeExitTimeout(master, oldPid);
-        AssertInOrder(master, "Restart complete: generation 2", "Long-lived connections: 1 WebSocket(s) sent close 1001");
+        master.AssertInOrder("Restart complete: generation 2", "Long-lived connections: 1 WebSocket(s) sent close 1001");
         Assert.False(master.HasLine("unhandled exception"), master.Output);
     }
 
@@ -179,13 +179,5 @@ public sealed class LongLivedConnectionTests
         var exited = Faults.Proc.LogTime(Faults.Faulty.Line(master, $"Child generation 1 (pid {oldPid}) exited"));
         double drainMs = Faults.Proc.Between(stopping, exited);
         Assert.True(drainMs < ExitTimeout.TotalMilliseconds / 3, $"the old generation drained for {drainMs} ms. Output:\n{master.Output}");
-    }
-
-    private static void AssertInOrder(MasterProcess master, string first, string second)
-    {
-        var lines = master.Lines.ToList();
-        int a = lines.FindIndex(l => l.Contains(first, StringComparison.Ordinal));
-        int b = lines.FindIndex(l => l.Contains(second, StringComparison.Ordinal));
-        Assert.True(a >= 0 && b > a, $"expected '{first}' before '{second}'. Output:\n{master.Output}");
     }
 }

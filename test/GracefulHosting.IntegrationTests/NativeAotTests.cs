@@ -69,9 +69,9 @@ public sealed class PublishedAotApp : IAsyncLifetime
     // An AOT publish takes about 75 s on two idle cores; more while other tests run.
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(6);
 
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "graceful-aot-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly TempDirectory _root = new();
 
-    public string PublishDirectory => Path.Combine(_root, "publish");
+    public string PublishDirectory => Path.Combine(_root.Path, "publish");
 
     public string Executable => Path.Combine(PublishDirectory, "AotApp");
 
@@ -106,14 +106,7 @@ public sealed class PublishedAotApp : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-
+        _root.Dispose();
         return Task.CompletedTask;
     }
 }

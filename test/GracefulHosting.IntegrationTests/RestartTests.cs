@@ -152,10 +152,8 @@ public sealed class RestartTests(ITestOutputHelper output)
         master.Signal(Native.SIGHUP);
         int newPid = await master.WaitForRestartAsync(2);
 
-        var lines = master.Lines.ToList();
-        int exited = lines.FindIndex(l => l.Contains($"Child generation 1 (pid {oldPid}) exited", StringComparison.Ordinal));
-        int started = lines.FindIndex(l => l.Contains("Started child generation 2", StringComparison.Ordinal));
-        Assert.True(exited >= 0 && started > exited, "StopFirst must stop the old generation before starting the new one");
+        master.AssertInOrder($"Child generation 1 (pid {oldPid}) exited", "Started child generation 2",
+            "StopFirst must stop the old generation before starting the new one");
         using var client = Http.CreateClient(address);
         Assert.Equal(newPid, await Http.WaitForPidAsync(client, p => p == newPid, TimeSpan.FromSeconds(15)));
     }

@@ -18,8 +18,7 @@ public sealed class SignalRTests
     [Fact]
     public async Task HubClients_FiveRestarts_EveryClientReconnectsAndNoMessageAfterReconnectIsLost()
     {
-        string appDirectory = ExampleApp.FindOutput(Path.Combine("test", "apps", App), App);
-        await using var master = MasterProcess.Start(appDirectory, app: App);
+        await using var master = MasterProcess.Start(app: App);
         var address = await master.WaitForAddressAsync();
         int pid = await master.WaitForReadyAsync(1);
 

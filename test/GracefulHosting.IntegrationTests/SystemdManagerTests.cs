@@ -225,8 +225,9 @@ public sealed class SystemdManagerTests(HelloGracefulUnderSystemd fixture, ITest
                 HelloGracefulUnits.ServiceText(ExampleApp.OutputDirectory, Path.Combine(temp.Path, "log"), notifyReload));
             await File.WriteAllTextAsync(Path.Combine(temp.Path, HelloGracefulUnits.Socket), HelloGracefulUnits.SocketText(8080));
 
-            var (exitCode, text) = await UserManager.RunToolAsync("systemd-analyze",
-                ["verify", Path.Combine(temp.Path, HelloGracefulUnits.Socket), Path.Combine(temp.Path, HelloGracefulUnits.Service)]);
+            var (exitCode, text) = await ToolProcess.RunAsync("systemd-analyze",
+                ["verify", Path.Combine(temp.Path, HelloGracefulUnits.Socket), Path.Combine(temp.Path, HelloGracefulUnits.Service)],
+                temp.Path, UserManager.CommandTimeout);
 
             Assert.Equal(0, exitCode);
             var complaints = text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
@@ -356,15 +357,15 @@ public sealed partial class HelloGracefulUnderSystemd : IAsyncLifetime
         // starts nothing), so that a test can read them after stopping service and socket.
         await File.WriteAllTextAsync(Path.Combine(Manager.UnitDirectory, PinTarget),
             $"[Unit]\nDescription=Keeps {HelloGracefulUnits.Service} loaded while it is stopped\nAfter={HelloGracefulUnits.Service}\n");
-        await InstallServiceAsync(notifyReload: false);
+        await InstallServiceAsync();
         await Manager.SystemctlCheckedAsync("start", PinTarget);
         await StartSocketAsync();
     }
 
-    internal async Task InstallServiceAsync(bool notifyReload)
+    private async Task InstallServiceAsync()
     {
         await File.WriteAllTextAsync(Path.Combine(Manager.UnitDirectory, HelloGracefulUnits.Service),
-            HelloGracefulUnits.ServiceText(AppDirectory, LogFile, notifyReload));
+            HelloGracefulUnits.ServiceText(AppDirectory, LogFile, notifyReload: false));
         await Manager.SystemctlCheckedAsync("daemon-reload");
     }
 

@@ -27,10 +27,8 @@ public sealed class WarmupTests(ITestOutputHelper output)
         }
 
         int newPid = await master.WaitForRestartAsync(2);
-        var lines = master.Lines.ToList();
-        int warmed = lines.FindIndex(l => l.Contains("Warmed up with 2 request(s) to /slow?ms=1500 over http (status 200, 200)", StringComparison.Ordinal));
-        int ready = lines.FindIndex(l => l.Contains($"Child generation 2 (pid {newPid}) is ready", StringComparison.Ordinal));
-        Assert.True(warmed >= 0 && ready > warmed, "the child must warm up before it reports ready");
+        master.AssertInOrder("Warmed up with 2 request(s) to /slow?ms=1500 over http (status 200, 200)", $"Child generation 2 (pid {newPid}) is ready",
+            "the child must warm up before it reports ready");
         Assert.Equal([oldPid], servedDuringWarmup);
         using var client = Http.CreateClient(address);
         Assert.Equal(newPid, await Http.WaitForPidAsync(client, p => p == newPid, TimeSpan.FromSeconds(15)));
@@ -41,13 +39,10 @@ public sealed class WarmupTests(ITestOutputHelper output)
     {
         await using var master = MasterProcess.Start();
         var address = await master.WaitForAddressAsync();
-        await master.WaitForReadyAsync(1);
+        int pid = await master.WaitForReadyAsync(1);
 
-        var lines = master.Lines.ToList();
-        int warmed = lines.FindIndex(l => l.Contains(
-            $"Warmed up with 2 request(s) to {GracefulRestartOptions.DefaultWarmupPath} over http (status 404, 404)", StringComparison.Ordinal));
-        int ready = lines.FindIndex(l => l.Contains("Child generation 1 (pid", StringComparison.Ordinal) && l.Contains("is ready", StringComparison.Ordinal));
-        Assert.True(warmed >= 0 && ready > warmed, "the child must warm up with the reserved path before it reports ready");
+        master.AssertInOrder($"Warmed up with 2 request(s) to {GracefulRestartOptions.DefaultWarmupPath} over http (status 404, 404)",
+            $"Child generation 1 (pid {pid}) is ready", "the child must warm up with the reserved path before it reports ready");
         using var client = Http.CreateClient(address);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await client.GetAsync(GracefulRestartOptions.DefaultWarmupPath)).StatusCode);
     }

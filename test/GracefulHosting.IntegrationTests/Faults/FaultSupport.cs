@@ -9,12 +9,6 @@ using GracefulHosting.IntegrationTests.Infrastructure;
 
 namespace GracefulHosting.IntegrationTests.Faults;
 
-/// <summary>The name the fault tests use for <see cref="SerialCollection"/>.</summary>
-public static class SerialFaultCollection
-{
-    public const string Name = SerialCollection.Name;
-}
-
 /// <summary>What the fault tests read about processes: /proc fd tables, memory, unix sockets and log times.</summary>
 internal static partial class Proc
 {

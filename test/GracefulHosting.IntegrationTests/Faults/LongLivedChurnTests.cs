@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace GracefulHosting.IntegrationTests.Faults;
 
 /// <summary>Open WebSockets do not hold restarts up: each old generation is gone within the grace period.</summary>
-[Collection(SerialFaultCollection.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class LongLivedChurnTests(ITestOutputHelper output)
 {
     private const int Sockets = 100;
@@ -26,7 +26,7 @@ public sealed class LongLivedChurnTests(ITestOutputHelper output)
         var address = await master.WaitForAddressAsync();
         int pid = await master.WaitForReadyAsync(1);
         await using var clients = new ReconnectingClients(address, Sockets);
-        await using var generations = new GenerationSampler(master.Pid);
+        using var generations = new GenerationSampler(master.Pid);
         await clients.WaitUntilAllOnAsync(pid, master);
 
         var durations = new List<TimeSpan>();
@@ -41,13 +41,13 @@ public sealed class LongLivedChurnTests(ITestOutputHelper output)
 
         await master.WaitForLineAsync($@"Child generation {Restarts} \(pid \d+\) exited: exit code 0", StartTimeout);
         await clients.StopAsync();
-        await generations.StopAsync();
+        var (_, most, _) = generations.Stop();
         output.WriteLine($"restarts (SIGHUP to restart complete), ms: {string.Join(", ", durations.Select(d => d.TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}; " +
-            $"closes with 1001: {clients.GoingAwayCloses}; most generations alive: {generations.Most}");
+            $"closes with 1001: {clients.GoingAwayCloses}; most generations alive: {most}");
 
         Assert.Empty(clients.Failures);
         Assert.All(durations, d => Assert.True(d < StartTimeout + Grace, $"a restart took {d}"));
-        Assert.InRange(generations.Most, 1, 2);
+        Assert.InRange(most, 1, 2);
         Assert.Equal(Sockets * Restarts, clients.GoingAwayCloses);
         Assert.False(master.HasLine("outlived GracefulRestart:ExitTimeout"), master.Output);
     }
@@ -112,40 +112,6 @@ public sealed class LongLivedChurnTests(ITestOutputHelper output)
         {
             await _stop.CancelAsync();
             await Task.WhenAll(_loops);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_stop.IsCancellationRequested)
-            {
-                await StopAsync();
-            }
-
-            _stop.Dispose();
-        }
-    }
-
-    /// <summary>Counts the master's live children every few milliseconds and keeps the highest count.</summary>
-    private sealed class GenerationSampler : IAsyncDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _loop;
-
-        public GenerationSampler(int masterPid) => _loop = Task.Run(async () =>
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                Most = Math.Max(Most, Proc.LiveChildren(masterPid).Count);
-                await Task.Delay(5);
-            }
-        });
-
-        public int Most { get; private set; }
-
-        public async Task StopAsync()
-        {
-            await _stop.CancelAsync();
-            await _loop;
         }
 
         public async ValueTask DisposeAsync()

@@ -9,7 +9,7 @@ namespace GracefulHosting.IntegrationTests.Faults;
 /// The master outlives bad deploys: a failed reload never closes a socket that the serving generation
 /// uses, a stop during a restart is a stop and not a rollback, and StopFirst restarts leak nothing.
 /// </summary>
-[Collection(SerialFaultCollection.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class MasterSurvivalTests
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);

@@ -90,10 +90,8 @@ public sealed class OverlappingEventTests(ITestOutputHelper output)
 
         Assert.Empty(load.Failures);
         Assert.Null(overTwo);
-        var lines = master.Lines.ToList();
-        int firstExited = lines.FindIndex(l => l.Contains($"Child generation 1 (pid {first}) exited: exit code 0", StringComparison.Ordinal));
-        int thirdStarted = lines.FindIndex(l => l.Contains("Started child generation 3", StringComparison.Ordinal));
-        Assert.True(firstExited >= 0 && thirdStarted > firstExited, "generation 3 must start after generation 1 has drained and exited");
+        master.AssertInOrder($"Child generation 1 (pid {first}) exited: exit code 0", "Started child generation 3",
+            "generation 3 must start after generation 1 has drained and exited");
         Assert.Equal([third], Proc.DirectChildren(master.Pid));
     }
 

@@ -88,12 +88,10 @@ public sealed class RestartChurnTests(PublishedAotApp app, ITestOutputHelper out
     /// <summary>Once the retired generation has exited and the master is idle: its descriptors and VmRSS.</summary>
     private static async Task<(SortedDictionary<int, string> Fds, long RssKiB)> QuiescentSnapshotAsync(MasterProcess master, int generation)
     {
-        // Under StopFirst the retired generation exited before the restart completed, so search the whole log.
-        string exited = $"Child generation {generation - 1} (pid ";
+        // Under StopFirst the retired generation exited before the restart completed: the wait searches the whole log.
         if (generation > 1)
         {
-            await Faulty.WaitUntilAsync(() => master.Lines.Any(l => l.Contains(exited, StringComparison.Ordinal) && l.Contains(") exited: ", StringComparison.Ordinal)),
-                TimeSpan.FromSeconds(30), $"generation {generation - 1} to exit");
+            await master.WaitForLineAsync($@"Child generation {generation - 1} \(pid \d+\) exited: ", TimeSpan.FromSeconds(30));
         }
 
         await Faulty.WaitUntilAsync(() => Proc.DirectChildren(master.Pid).Count == 1, TimeSpan.FromSeconds(10), "one child left");

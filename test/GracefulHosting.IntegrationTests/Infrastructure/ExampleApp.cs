@@ -22,17 +22,7 @@ internal static class ExampleApp
     public static void CopyTo(string directory) => CopyDirectory(OutputDirectory, directory);
 
     /// <summary>The build output of a test app in <c>test/apps/&lt;name&gt;</c>, built with the solution in this configuration.</summary>
-    public static string TestAppOutput(string name)
-    {
-        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        string output = Path.Combine(RepositoryRoot, "test", "apps", name, "bin", testOutput.Parent!.Name, testOutput.Name);
-        if (!File.Exists(Path.Combine(output, name + ".dll")))
-        {
-            throw new InvalidOperationException($"The test app {name} is not built at {output}; build GracefulHosting.sln.");
-        }
-
-        return output;
-    }
+    public static string TestAppOutput(string name) => FindOutput(Path.Combine("test", "apps", name), name);
 
     /// <summary>Copies every file under <paramref name="source"/> into <paramref name="target"/>.</summary>
     public static void CopyDirectory(string source, string target)
@@ -71,8 +61,8 @@ internal static class ExampleApp
 
     private static string FindOutput() => FindOutput(Path.Combine("examples", "HelloGraceful"), "HelloGraceful");
 
-    /// <summary>The build output of an app project referenced by this test project (same configuration).</summary>
-    public static string FindOutput(string projectDirectory, string assemblyName)
+    /// <summary>The build output of an app project built with the solution (same configuration as this test project).</summary>
+    private static string FindOutput(string projectDirectory, string assemblyName)
     {
         // .../test/GracefulHosting.IntegrationTests/bin/<Configuration>/<tfm>/
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
@@ -81,20 +71,11 @@ internal static class ExampleApp
         string output = Path.Combine(RepositoryRoot, projectDirectory, "bin", configuration, tfm);
         if (!File.Exists(Path.Combine(output, assemblyName + ".dll")))
         {
-            throw new InvalidOperationException($"{assemblyName} is not built at {output}.");
+            throw new InvalidOperationException($"{assemblyName} is not built at {output}; build GracefulHosting.sln.");
         }
 
         return output;
     }
-}
-
-/// <summary>The small apps in test/apps, each built with this test project.</summary>
-internal static class TestApps
-{
-    public const string Endpoints = "EndpointsApp";
-
-    /// <summary>The build output of <see cref="Endpoints"/>.</summary>
-    public static string EndpointsDirectory { get; } = ExampleApp.FindOutput(Path.Combine("test", "apps", Endpoints), Endpoints);
 }
 
 /// <summary>A temporary folder, deleted on dispose.</summary>

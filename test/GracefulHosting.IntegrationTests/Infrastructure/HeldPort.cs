@@ -31,8 +31,5 @@ internal sealed class HeldPort : IDisposable
 
     public int Port { get; }
 
-    /// <summary>http://127.0.0.1:port/</summary>
-    public Uri Address => new($"http://127.0.0.1:{Port}/");
-
     public void Dispose() => _socket.Dispose();
 }

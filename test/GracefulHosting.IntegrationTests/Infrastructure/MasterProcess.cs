@@ -187,6 +187,18 @@ internal sealed partial class MasterProcess : IAsyncDisposable
 
     public bool HasLine(string pattern) => _lines.Any(l => Regex.IsMatch(l, pattern));
 
+    /// <summary>
+    /// Asserts that the first line containing <paramref name="first"/> comes before the first line
+    /// containing <paramref name="second"/>; <paramref name="why"/> says what the order means.
+    /// </summary>
+    public void AssertInOrder(string first, string second, string? why = null)
+    {
+        var lines = _lines.ToList();
+        int a = lines.FindIndex(l => l.Contains(first, StringComparison.Ordinal));
+        int b = lines.FindIndex(l => l.Contains(second, StringComparison.Ordinal));
+        Assert.True(a >= 0 && b > a, $"{why ?? $"expected '{first}' before '{second}'"}. Output:\n{Output}");
+    }
+
     /// <summary>The address the master bound, from its "Listening on" log line.</summary>
     public async Task<Uri> WaitForAddressAsync(int index = 0)
     {

@@ -14,7 +14,7 @@ namespace GracefulHosting.IntegrationTests.Infrastructure;
 internal sealed partial class UserManager : IDisposable
 {
     private const string SystemdBinary = "/lib/systemd/systemd";
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
 
     private readonly Process _process;
     private readonly Task<string> _stdout;
@@ -94,7 +94,7 @@ internal sealed partial class UserManager : IDisposable
 
     /// <summary>Runs <c>systemctl --user</c> against this manager; returns its exit code and output.</summary>
     public Task<(int ExitCode, string Output)> SystemctlAsync(params string[] arguments) =>
-        RunToolAsync("systemctl", ["--user", .. arguments], ManagerEnvironment(Root));
+        ToolProcess.RunAsync("systemctl", ["--user", .. arguments], Root, CommandTimeout, ManagerEnvironment(Root));
 
     /// <summary>Runs <c>systemctl --user</c> and throws, with its output, unless it exits 0.</summary>
     public async Task<string> SystemctlCheckedAsync(params string[] arguments)
@@ -185,7 +185,7 @@ internal sealed partial class UserManager : IDisposable
     {
         try
         {
-            var (_, output) = RunToolAsync("systemctl", ["--version"]).GetAwaiter().GetResult();
+            var (_, output) = ToolProcess.RunAsync("systemctl", ["--version"], "/", CommandTimeout).GetAwaiter().GetResult();
             var match = VersionPattern().Match(output);
             return match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
         }
@@ -328,46 +328,8 @@ internal sealed partial class UserManager : IDisposable
         throw new TimeoutException($"The systemd user manager {Pid} did not finish starting within {CommandTimeout} (SystemState '{last}').");
     }
 
-    /// <summary>Runs a command to its end (killed after a minute); returns its exit code and its output and errors.</summary>
-    public static async Task<(int ExitCode, string Output)> RunToolAsync(string fileName, IReadOnlyList<string> arguments,
-        IReadOnlyDictionary<string, string>? environment = null)
-    {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            startInfo.Environment[key] = value;
-        }
-
-        using var process = Process.Start(startInfo)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(CommandTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            Native.Kill(process.Id, Native.SIGKILL);
-            await process.WaitForExitAsync();
-            return (-1, $"{fileName} {string.Join(' ', arguments)} timed out after {CommandTimeout}");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
-
     /// <summary>The environment of the manager and of systemctl: XDG folders in <paramref name="root"/>, nothing from the test host.</summary>
-    private static Dictionary<string, string> ManagerEnvironment(string root) => new(StringComparer.Ordinal)
+    private static Dictionary<string, string?> ManagerEnvironment(string root) => new(StringComparer.Ordinal)
     {
         ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         ["HOME"] = "/root",

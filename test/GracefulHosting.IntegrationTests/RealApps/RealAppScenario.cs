@@ -22,13 +22,12 @@ internal static class RealAppScenario
         var load = new KeepAliveLoad(address, clients: 2, keepBodies: true);
         try
         {
-            await Task.Delay(200);
+            await Faults.Faulty.WaitUntilAsync(() => load.Succeeded > 0, TimeSpan.FromSeconds(15), "the load's first answer",
+                () => string.Join("; ", load.Failures));
             Native.Kill(masterPid, Native.SIGHUP);
             int pid = await master.WaitForRestartAsync(generation);
             await master.WaitForLineAsync($@"Child generation {generation - 1} \(pid \d+\) exited");
-            using var probe = Http.CreateClient(address);
-            await Http.WaitForPidAsync(probe, p => p == pid, TimeSpan.FromSeconds(15));
-            await Task.Delay(200);
+            await load.WaitForPidAsync(pid, TimeSpan.FromSeconds(15));
         }
         finally
         {
@@ -40,9 +39,5 @@ internal static class RealAppScenario
 
     /// <summary>The pids named by lines matching <paramref name="pattern"/>, whose first group is a pid.</summary>
     public static HashSet<int> PidsIn(MasterProcess master, string pattern) =>
-        master.Lines
-            .Select(l => System.Text.RegularExpressions.Regex.Match(l, pattern))
-            .Where(m => m.Success)
-            .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))
-            .ToHashSet();
+        Faults.Faulty.Matches(master, pattern).Select(m => Faults.Faulty.Int(m.Match.Groups[1])).ToHashSet();
 }
