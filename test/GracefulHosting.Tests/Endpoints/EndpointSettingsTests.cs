@@ -1,18 +1,9 @@
 using GracefulHosting.Endpoints;
-using Microsoft.Extensions.Configuration;
 
 namespace GracefulHosting.Tests.Endpoints;
 
 public class EndpointSettingsTests
 {
-    private static IConfigurationSection Kestrel(params (string Key, string Value)[] values) =>
-        new ConfigurationBuilder()
-            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>("Kestrel:" + v.Key, v.Value)))
-            .Build()
-            .GetSection("Kestrel");
-
-    private static HostingAddresses Hosting(params string[] urls) => new(urls, false, "urls");
-
     [Theory]
     [InlineData("http://127.0.0.1:8080", new[] { "127.0.0.1:8080" })]
     [InlineData("https://[::1]:443", new[] { "[::1]:443" })]
@@ -32,7 +23,7 @@ public class EndpointSettingsTests
     [Fact]
     public void Describe_EndpointOfConfiguredEntry_NamesTheKeyAndUrl()
     {
-        var settings = EndpointSettings.From(Kestrel(("Endpoints:Web:Url", "http://localhost:7000")), Hosting("http://127.0.0.1:9000"));
+        var settings = EndpointSettings.From(TestSettings.Kestrel(("Endpoints:Web:Url", "http://localhost:7000")), TestSettings.Hosting("http://127.0.0.1:9000"));
 
         Assert.Equal("Kestrel:Endpoints:Web:Url = 'http://localhost:7000'", settings.Describe("[::1]:7000"));
         Assert.Equal("urls = 'http://127.0.0.1:9000'", settings.Describe("127.0.0.1:9000"));
@@ -41,7 +32,7 @@ public class EndpointSettingsTests
     [Fact]
     public void Describe_EndpointNoSettingNames_SetInCode()
     {
-        var settings = EndpointSettings.From(Kestrel(("Endpoints:Web:Url", "http://127.0.0.1:7000")), Hosting());
+        var settings = EndpointSettings.From(TestSettings.Kestrel(("Endpoints:Web:Url", "http://127.0.0.1:7000")), TestSettings.Hosting());
 
         Assert.Equal("an endpoint set in code", settings.Describe("127.0.0.1:5000"));
     }
@@ -49,7 +40,7 @@ public class EndpointSettingsTests
     [Fact]
     public void Describe_NothingConfigured_DefaultAddressNamedAsKestrelsDefault()
     {
-        var settings = EndpointSettings.From(null, Hosting());
+        var settings = EndpointSettings.From(null, TestSettings.Hosting());
 
         Assert.Equal("Kestrel's default http://localhost:5000", settings.Describe("127.0.0.1:5000"));
         Assert.Equal("an endpoint set in code", settings.Describe("127.0.0.1:5001"));
@@ -58,17 +49,17 @@ public class EndpointSettingsTests
     [Fact]
     public void DescribeAll_MessageQuotesOneUrl_OnlyThatSetting()
     {
-        var settings = EndpointSettings.From(Kestrel(("Endpoints:A:Url", "bad-url"), ("Endpoints:B:Url", "http://127.0.0.1:1")), Hosting());
+        var settings = EndpointSettings.From(TestSettings.Kestrel(("Endpoints:A:Url", "bad-url"), ("Endpoints:B:Url", "http://127.0.0.1:1")), TestSettings.Hosting());
 
         Assert.Equal("Kestrel:Endpoints:A:Url = 'bad-url'", settings.DescribeAll("Invalid url: 'bad-url'"));
         Assert.Equal("Kestrel:Endpoints:A:Url = 'bad-url', Kestrel:Endpoints:B:Url = 'http://127.0.0.1:1'", settings.DescribeAll("out of range"));
-        Assert.Equal("no endpoint is configured", EndpointSettings.From(null, Hosting()).DescribeAll("x"));
+        Assert.Equal("no endpoint is configured", EndpointSettings.From(null, TestSettings.Hosting()).DescribeAll("x"));
     }
 
     [Fact]
     public void RequestsOfEndpoint_NameInAnyCase_RequestsOfItsUrl()
     {
-        var settings = EndpointSettings.From(Kestrel(("Endpoints:Https:Url", "https://localhost:8443")), Hosting());
+        var settings = EndpointSettings.From(TestSettings.Kestrel(("Endpoints:Https:Url", "https://localhost:8443")), TestSettings.Hosting());
 
         Assert.Equal(["127.0.0.1:8443", "[::1]:8443"], settings.RequestsOfEndpoint("https"));
         Assert.Empty(settings.RequestsOfEndpoint("Http"));

@@ -1,7 +1,6 @@
 using System.Net;
 using GracefulHosting.Endpoints;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -12,17 +11,11 @@ namespace GracefulHosting.Tests.Endpoints;
 /// <summary>The probe runs the app's real Kestrel: these apps are built in-process and never started.</summary>
 public sealed class KestrelEndpointProbeTests : IAsyncLifetime
 {
-    private readonly List<WebApplication> _apps = [];
+    private readonly ProbeApps _apps = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => _apps.DisposeAsync().AsTask();
 
     [Fact]
     public async Task RunAsync_ListenInCode_AsksForThatAddress()
@@ -156,19 +149,8 @@ public sealed class KestrelEndpointProbeTests : IAsyncLifetime
             .UsesHostingUrlsAsync(CancellationToken.None));
     }
 
-    private KestrelEndpointProbe Probe(string[]? args = null, Action<KestrelServerOptions>? kestrel = null, Action<WebApplication>? configure = null)
-    {
-        var builder = WebApplication.CreateSlimBuilder(args ?? []);
-        if (kestrel is not null)
-        {
-            builder.WebHost.ConfigureKestrel(kestrel);
-        }
-
-        var app = builder.Build();
-        _apps.Add(app);
-        configure?.Invoke(app);
-        return ActivatorUtilities.CreateInstance<KestrelEndpointProbe>(app.Services);
-    }
+    private KestrelEndpointProbe Probe(string[]? args = null, Action<KestrelServerOptions>? kestrel = null, Action<WebApplication>? configure = null) =>
+        _apps.Create(args, kestrel, configure).Probe;
 
     private static async Task<List<string>> RequestsAsync(KestrelEndpointProbe probe, IReadOnlyList<string>? fallbackUrls = null)
     {

@@ -3,10 +3,9 @@ using System.Net.Sockets;
 using System.Runtime.Versioning;
 using GracefulHosting.Endpoints;
 using GracefulHosting.Master;
+using GracefulHosting.Tests.Endpoints;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GracefulHosting.Tests.Master;
@@ -16,17 +15,13 @@ namespace GracefulHosting.Tests.Master;
 public sealed class ListenSocketSetTests : IAsyncLifetime
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("gh-sockets-").FullName;
-    private readonly List<IAsyncDisposable> _owned = [];
+    private readonly ProbeApps _apps = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        foreach (var item in Enumerable.Reverse(_owned))
-        {
-            await item.DisposeAsync();
-        }
-
+        await _apps.DisposeAsync();
         Directory.Delete(_directory, recursive: true);
     }
 
@@ -159,18 +154,8 @@ public sealed class ListenSocketSetTests : IAsyncLifetime
         Assert.Empty(marker.HostingUrls);
     }
 
-    private (WebApplication App, KestrelEndpointProbe Probe) App(Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        if (kestrel is not null)
-        {
-            builder.WebHost.ConfigureKestrel(kestrel);
-        }
-
-        var app = builder.Build();
-        _owned.Add(app);
-        return (app, ActivatorUtilities.CreateInstance<KestrelEndpointProbe>(app.Services));
-    }
+    private (WebApplication App, KestrelEndpointProbe Probe) App(Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null) =>
+        _apps.Create(kestrel: kestrel);
 
     /// <summary>A socket file nothing listens on, as a process that was killed leaves it.</summary>
     private static void LeaveStaleSocketFile(string path)

@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using GracefulHosting.Endpoints;
 using GracefulHosting.Systemd;
+using GracefulHosting.Tests.Endpoints;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Configuration;
 
 namespace GracefulHosting.Tests.Systemd;
 
@@ -111,10 +111,5 @@ public sealed class ActivatedSocketsTests : IDisposable
     }
 
     private static EndpointSettings Settings(params (string Key, string Value)[] values) =>
-        EndpointSettings.From(
-            new ConfigurationBuilder()
-                .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>("Kestrel:" + v.Key, v.Value)))
-                .Build()
-                .GetSection("Kestrel"),
-            new HostingAddresses([], false, "urls"));
+        EndpointSettings.From(TestSettings.Kestrel(values), TestSettings.Hosting());
 }
