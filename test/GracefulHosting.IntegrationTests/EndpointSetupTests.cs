@@ -13,22 +13,16 @@ namespace GracefulHosting.IntegrationTests;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class EndpointSetupTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task ListenLoopbackInConfigureKestrel_MasterBindsItAndRestartsLoseNoRequest()
+    /// <param name="setup">listen-loopback: <c>Listen(Loopback)</c> in <c>ConfigureKestrel</c>; run-url: <c>app.Run(url)</c>; use-urls: <c>UseUrls</c>.</param>
+    [Theory]
+    [InlineData("listen-loopback")]
+    [InlineData("run-url")]
+    [InlineData("use-urls")]
+    public async Task OneLoopbackEndpointInCode_MasterBindsItAndRestartsLoseNoRequest(string setup)
     {
         using var held = new HeldPort();
         int port = held.Port;
-        await using var master = Start("listen-loopback", $"--port={port}");
-
-        await AssertServesAndRestartsAsync(master, [new IPEndPoint(IPAddress.Loopback, port)], [Tcp(IPAddress.Loopback, port)]);
-    }
-
-    [Fact]
-    public async Task AppRunWithUrl_MasterBindsItAndRestartsLoseNoRequest()
-    {
-        using var held = new HeldPort();
-        int port = held.Port;
-        await using var master = Start("run-url", $"--port={port}");
+        await using var master = Start(setup, $"--port={port}");
 
         await AssertServesAndRestartsAsync(master, [new IPEndPoint(IPAddress.Loopback, port)], [Tcp(IPAddress.Loopback, port)]);
     }
@@ -42,16 +36,6 @@ public sealed class EndpointSetupTests(ITestOutputHelper output)
 
         await AssertServesAndRestartsAsync(master, [new IPEndPoint(IPAddress.IPv6Any, port)],
             [Tcp(IPAddress.Loopback, port), Tcp(IPAddress.IPv6Loopback, port)]);
-    }
-
-    [Fact]
-    public async Task UseUrls_MasterBindsItAndRestartsLoseNoRequest()
-    {
-        using var held = new HeldPort();
-        int port = held.Port;
-        await using var master = Start("use-urls", $"--port={port}");
-
-        await AssertServesAndRestartsAsync(master, [new IPEndPoint(IPAddress.Loopback, port)], [Tcp(IPAddress.Loopback, port)]);
     }
 
     [Fact]
