@@ -105,6 +105,16 @@ public sealed class GracefulRestartOptions
     /// resets the delay. Default: 30 seconds.
     /// </summary>
     public TimeSpan CrashRestartMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The path of the master's control socket, which <c>--graceful reload</c> and <c>--graceful status</c>
+    /// (the app run with those arguments) talk to. A relative path is relative to the folder the master
+    /// was started in. Default: <see langword="null"/>, which means <c>graceful.sock</c> in systemd's
+    /// <c>$RUNTIME_DIRECTORY</c> (<c>RuntimeDirectory=</c> in the unit), else a file named after the app
+    /// and the folder it was started in under <c>/tmp/gracefulhosting-&lt;uid&gt;/</c>. A path set here
+    /// that cannot be listened on stops the master at start; a default one is skipped with a warning.
+    /// </summary>
+    public string? ControlSocket { get; set; }
 }
 
 /// <summary>Which role <c>UseGracefulRestart()</c> gives the process.</summary>

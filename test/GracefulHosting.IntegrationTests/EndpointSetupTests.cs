@@ -132,7 +132,7 @@ public sealed class EndpointSetupTests(ITestOutputHelper output)
         // The app does not catch the error, so the runtime ends it as any unhandled exception.
         Assert.NotEqual(0, master.ExitCode);
         Assert.Contains($"Cannot listen on unix:{path} for an endpoint set in code: another process listens on this socket file.", master.Output, StringComparison.Ordinal);
-        Assert.False(master.HasLine("Started child generation"));
+        master.AssertFirstGenerationFailed();
         Assert.True(File.Exists(path));
     }
 

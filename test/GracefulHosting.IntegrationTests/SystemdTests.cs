@@ -69,8 +69,8 @@ public sealed class SystemdTests(ITestOutputHelper output)
 
         int child = await Http.GetPidAsync(httpClient);
         Assert.Equal(child, await Http.GetPidAsync(secondClient));
-        Assert.True(master.HasLine($@"127\.0\.0\.1:{secondPort} from systemd \(fd 3, name Second\) for http://127\.0\.0\.1:{secondPort}, matched by name \(Kestrel:Endpoints:Second\)"), master.Output);
-        Assert.True(master.HasLine($@"127\.0\.0\.1:{httpPort} from systemd \(fd 4, name Http\) for http://127\.0\.0\.1:{httpPort}, matched by name \(Kestrel:Endpoints:Http\)"), master.Output);
+        await master.WaitForLineAsync($@"127\.0\.0\.1:{secondPort} from systemd \(fd 3, name Second\) for http://127\.0\.0\.1:{secondPort}, matched by name \(Kestrel:Endpoints:Second\)");
+        await master.WaitForLineAsync($@"127\.0\.0\.1:{httpPort} from systemd \(fd 4, name Http\) for http://127\.0\.0\.1:{httpPort}, matched by name \(Kestrel:Endpoints:Http\)");
     }
 
     [Fact]
@@ -108,13 +108,13 @@ public sealed class SystemdTests(ITestOutputHelper output)
 
         Assert.NotEqual(master.Pid, pid);
         Assert.True(master.HasLine($@"The app names no URLs or endpoints of its own, so Kestrel serves on the sockets systemd passed: http://127\.0\.0\.1:{port}"), master.Output);
-        Assert.True(master.HasLine($@"Listening on 127\.0\.0\.1:{port} from systemd \(fd 3, name -\) for http://127\.0\.0\.1:{port}, matched by address"), master.Output);
+        await master.WaitForLineAsync($@"Listening on 127\.0\.0\.1:{port} from systemd \(fd 3, name -\) for http://127\.0\.0\.1:{port}, matched by address");
         // Kestrel's default (localhost:5000) is not bound: only systemd's socket listens.
         Assert.Equal([port], ProcNet.ListeningSockets(master.Pid).Values.Select(e => e.Port).ToArray());
     }
 
     [Fact]
-    public async Task SocketActivation_SocketNoEndpointAsksFor_ClosedWithWarning()
+    public async Task SocketActivation_SocketNoEndpointAsksFor_NotServedWithWarning()
     {
         using var held = new HeldPort();
         int port = held.Port;
@@ -127,7 +127,7 @@ public sealed class SystemdTests(ITestOutputHelper output)
 
         int pid = await Http.GetPidAsync(client);
 
-        Assert.True(master.HasLine($@"systemd passed 127\.0\.0\.1:{extraPort} \(fd 4, name Extra\), but Kestrel asks for no endpoint it matches, so it is not served"), master.Output);
+        await master.WaitForLineAsync($@"systemd passed 127\.0\.0\.1:{extraPort} \(fd 4, name Extra\), but Kestrel asks for no endpoint it matches, so it is not served");
         Assert.Equal([port], ProcNet.ListeningSockets(pid).Values.Select(e => e.Port).ToArray());
     }
 
@@ -147,7 +147,7 @@ public sealed class SystemdTests(ITestOutputHelper output)
             Assert.Equal(200, status);
         }
 
-        Assert.True(master.HasLine($@"Listening on unix:{Regex.Escape(path)} from systemd \(fd 3, name -\) for http://unix:{Regex.Escape(path)}, matched by address"), master.Output);
+        await master.WaitForLineAsync($@"Listening on unix:{Regex.Escape(path)} from systemd \(fd 3, name -\) for http://unix:{Regex.Escape(path)}, matched by address");
         await using (var load = new KeepAliveLoad(server, clients: 3))
         {
             master.Signal(Native.SIGHUP);

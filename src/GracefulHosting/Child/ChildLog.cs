@@ -6,8 +6,8 @@ namespace GracefulHosting.Child;
 internal static partial class ChildLog
 {
     [LoggerMessage(EventId = 100, EventName = "ChildStarting", Level = LogLevel.Information,
-        Message = "Child of master {MasterPid}, generation {Generation}: serving on {ListenerCount} inherited socket(s)")]
-    public static partial void ChildStarting(ILogger logger, int masterPid, int generation, int listenerCount);
+        Message = "Child of master {MasterPid}, generation {Generation}: each endpoint's socket comes from {SocketSource}")]
+    public static partial void ChildStarting(ILogger logger, int masterPid, int generation, string socketSource);
 
     [LoggerMessage(EventId = 101, EventName = "ChildReady", Level = LogLevel.Information,
         Message = "Ready: serving on {Addresses}")]
@@ -25,9 +25,7 @@ internal static partial class ChildLog
         Message = "Ignoring {Signal} in the child; send it to the master (pid {MasterPid}) to restart")]
     public static partial void RestartSignalIgnored(ILogger logger, string signal, int masterPid);
 
-    [LoggerMessage(EventId = 105, EventName = "UnclaimedListener", Level = LogLevel.Error,
-        Message = "No Kestrel endpoint asked for inherited socket {Addresses} (fd {Fd}): this generation cannot serve every socket the master passed, so it stops and the restart is rolled back. The master and the child read endpoints from the same configuration and code; check what differs between them")]
-    public static partial void UnclaimedListener(ILogger logger, string addresses, int fd);
+    // 105 (UnclaimedListener) is retired: a child asks for each socket, so none comes unasked.
 
     [LoggerMessage(EventId = 106, EventName = "ControlSendFailed", Level = LogLevel.Warning,
         Message = "Cannot tell the master '{Message}': {Reason}")]

@@ -29,7 +29,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     private readonly IServer _server;
     private readonly GracefulRestartOptions _options;
     private readonly ILogger _logger;
-    private readonly Socket? _control;
+    private readonly Sockets.MasterChannel? _control;
     private readonly Systemd.ServiceNotifier _notifier;
     private readonly List<IDisposable> _registrations = [];
     private readonly CancellationTokenSource _disposed = new();
@@ -62,9 +62,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         _options = options.Value;
         _logger = logger;
         // In Direct mode there is no master and no control channel; systemd hears from the app itself.
-        _control = sockets.Marker.ControlFd >= 0
-            ? new Socket(new SafeSocketHandle(sockets.Marker.ControlFd, ownsHandle: true))
-            : null;
+        _control = sockets.Source as Sockets.MasterChannel;
 
         // Watch from construction, which the host does before any hosted service starts: a master
         // that dies while this child still warms up must stop it too (stopping cancels the start).
@@ -76,7 +74,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        ChildLog.ChildStarting(_logger, _masterPid, _sockets.Marker.Generation, _sockets.Marker.Listeners.Count);
+        ChildLog.ChildStarting(_logger, _masterPid, _sockets.Marker.Generation, _sockets.Source.Name);
         if (RestartSignals.TryParse(_options.RestartSignal, out int signal))
         {
             _registrations.Add(PosixSignalRegistration.Create((PosixSignal)signal, context =>
@@ -123,21 +121,6 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     private void OnStarted()
     {
         _reloadGuard.Freeze();
-        var unclaimed = _sockets.Unclaimed;
-        if (unclaimed.Count > 0)
-        {
-            // Clients connecting to a socket no generation serves would hang: this generation must not
-            // report ready. Its exit before READY=1 makes the master roll the restart back.
-            foreach (var listener in unclaimed)
-            {
-                ChildLog.UnclaimedListener(_logger, listener.Endpoint, listener.Fd);
-            }
-
-            Hosting.FailureExitCode.Arm();
-            _lifetime.StopApplication();
-            return;
-        }
-
         _ = StartServingAsync();
     }
 
@@ -204,16 +187,18 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
 
     private void ReportReady()
     {
-        var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        IReadOnlyList<string> addresses = [.. _server.Features.Get<IServerAddressesFeature>()?.Addresses ?? []];
         string serving = string.Join(", ", addresses);
         ChildLog.ChildReady(_logger, serving);
+        _sockets.Source.Serving(addresses);
         if (_control is null)
         {
             _notifier.Ready($"Serving on {serving} (pid {Environment.ProcessId})");
             return;
         }
 
-        Send($"READY=1\nSTATUS=Generation {_sockets.Marker.Generation} (pid {Environment.ProcessId}) serving on {serving}\n");
+        // The master logs each socket with the URL Kestrel serves on it.
+        Send($"READY=1\nURLS={string.Join(' ', addresses)}\nSTATUS=Generation {_sockets.Marker.Generation} (pid {Environment.ProcessId}) serving on {serving}\n");
     }
 
     private void OnStopping()
@@ -223,7 +208,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         // Stop accepting now rather than when Kestrel's turn to stop comes; the master's other
         // generation keeps accepting on the same sockets.
         _listeners.UnbindAllAsync().GetAwaiter().GetResult();
-        _sockets.CloseUnclaimed();
+        _sockets.CloseReturned();
 
         // Only now is it true that this process takes no new connection: the master waits for this
         // message before it closes its own sockets on stop.
@@ -240,31 +225,21 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
 
     private void Send(string message)
     {
-        try
+        if (_control?.Send(message) is { } error)
         {
-            _control?.Send(Encoding.UTF8.GetBytes(message));
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            ChildLog.ControlSendFailed(_logger, message.Split('\n')[0], e.Message);
+            ChildLog.ControlSendFailed(_logger, message.Split('\n')[0], error);
         }
     }
 
-    private async Task WatchMasterAsync(Socket control, CancellationToken cancellationToken)
+    private async Task WatchMasterAsync(Sockets.MasterChannel control, CancellationToken cancellationToken)
     {
-        var buffer = new byte[256];
         try
         {
-            while (await control.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false) > 0)
-            {
-            }
+            await control.Closed.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             return;
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
         }
 
         if (!cancellationToken.IsCancellationRequested)

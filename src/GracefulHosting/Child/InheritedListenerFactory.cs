@@ -1,14 +1,17 @@
 using System.Net;
 using System.Runtime.Versioning;
 using GracefulHosting.Endpoints;
+using GracefulHosting.Protocol;
 using Microsoft.AspNetCore.Connections;
 
 namespace GracefulHosting.Child;
 
 /// <summary>
 /// Wraps Kestrel's transport so that each endpoint Kestrel asks for (an address, a Unix socket path
-/// or a descriptor) resolves to the socket inherited from the master (<see cref="FileHandleEndPoint"/>)
-/// instead of a new bind. HTTPS, protocols and every other per-endpoint option stay with Kestrel.
+/// or a descriptor) is served on a socket from the master (or systemd in Direct mode), passed as a
+/// <see cref="FileHandleEndPoint"/>, instead of a new bind. This generation's own Kestrel decides what it
+/// binds; the master hands over the socket it holds for that endpoint or binds one. HTTPS, protocols and
+/// every other per-endpoint option stay with Kestrel.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedListenerFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
@@ -18,14 +21,23 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
     private readonly ChildListeners _listeners;
     private readonly DrainState _drain;
     private readonly ChildWarmup _warmup;
+    private readonly Lazy<EndpointSettings> _settings;
 
-    public InheritedListenerFactory(IConnectionListenerFactory inner, InheritedSockets sockets, ChildListeners listeners, DrainState drain, ChildWarmup warmup)
+    /// <param name="inner">Kestrel's own transport, which serves on the descriptors.</param>
+    /// <param name="sockets">Where the sockets come from.</param>
+    /// <param name="listeners">The listeners bound, for the drain.</param>
+    /// <param name="drain">The drain state.</param>
+    /// <param name="warmup">The warm-up, before which listeners accept nothing real.</param>
+    /// <param name="settings">The app's endpoint settings, read when Kestrel binds, to name each endpoint's setting.</param>
+    public InheritedListenerFactory(IConnectionListenerFactory inner, InheritedSockets sockets, ChildListeners listeners, DrainState drain, ChildWarmup warmup,
+        Func<EndpointSettings> settings)
     {
         _inner = inner;
         _sockets = sockets;
         _listeners = listeners;
         _drain = drain;
         _warmup = warmup;
+        _settings = new Lazy<EndpointSettings>(settings);
     }
 
     /// <summary>Every endpoint the master hands over (TCP, Unix domain sockets, descriptors); others go to Kestrel's transport.</summary>
@@ -33,9 +45,11 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
         EndpointText.Format(endpoint) is not null ||
         _inner is not IConnectionListenerFactorySelector selector || selector.CanBind(endpoint);
 
+    /// <exception cref="AddressInUseException">The address is in use by another process.</exception>
     /// <exception cref="InvalidOperationException">
-    /// No inherited socket stands in for the endpoint. Like a failed bind, Kestrel skips it where it would
-    /// skip one (the IPv6 half of <c>localhost</c>, IPv6 before IPv4 for any address) and fails otherwise.
+    /// No socket for the endpoint (a bind error, or no systemd socket for it). Like a failed bind, Kestrel
+    /// skips it where it would skip one (the IPv6 half of <c>localhost</c>, IPv6 before IPv4 for any
+    /// address) and fails otherwise.
     /// </exception>
     public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
@@ -45,33 +59,25 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
             return await _inner.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!_sockets.TryTake(text, out int fd))
+        var settings = _settings.Value;
+        var socket = await _sockets.TakeAsync(new SocketRequest(text, settings.NameOf(text), settings.Describe(text)), cancellationToken)
+            .ConfigureAwait(false);
+        var handle = new FileHandleEndPoint((ulong)socket.Fd,
+            endpoint is IPEndPoint ? FileHandleType.Tcp : (endpoint as FileHandleEndPoint)?.FileHandleType ?? FileHandleType.Auto);
+        IConnectionListener inner;
+        try
         {
-            throw new InvalidOperationException(NoSocketMessage(text));
+            inner = await _inner.BindAsync(handle, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _sockets.Return(socket);
+            throw;
         }
 
-        var handle = endpoint as FileHandleEndPoint
-            ?? new FileHandleEndPoint((ulong)fd, endpoint is IPEndPoint ? FileHandleType.Tcp : FileHandleType.Auto);
-        var inner = await _inner.BindAsync(handle, cancellationToken).ConfigureAwait(false);
-        var listener = new InheritedConnectionListener(inner, new InheritedListener(fd, text), _sockets, _drain, _warmup);
+        var listener = new InheritedConnectionListener(inner, socket, _sockets, _drain, _warmup);
         _listeners.Add(listener);
         return listener;
-    }
-
-    private string NoSocketMessage(string endpoint)
-    {
-        string passed = string.Join(", ", _sockets.Marker.Listeners.Select(l => l.Endpoint));
-        bool direct = _sockets.Marker.ControlFd < 0;
-        string message = $"Kestrel asked for {endpoint}, but {(direct ? "systemd" : "the master")} passed no socket for it (passed: {passed}).";
-        if (direct)
-        {
-            return message;
-        }
-
-        // Once this generation serves, a bind comes from Kestrel reloading its endpoint configuration.
-        return message + (_warmup.Done.IsCompleted
-            ? " Kestrel reloaded its endpoint configuration: the master binds new endpoints on the restart signal, and the next generation serves them."
-            : " The master binds what the app's Kestrel asks for when the master starts and on each restart signal; this generation asked for something else.");
     }
 }
 

@@ -1,111 +1,108 @@
 using System.Runtime.Versioning;
+using GracefulHosting.Child.Sockets;
 using GracefulHosting.Interop;
+using GracefulHosting.Protocol;
 
 namespace GracefulHosting.Child;
 
 /// <summary>
-/// The listening sockets and control channel a child inherited, checked before Kestrel sees them.
-/// Kestrel asks for endpoints; <see cref="TryTake"/> answers with the inherited descriptor for each.
-/// In Direct mode the sockets come from systemd and are matched when the host starts (<see cref="Adopt"/>).
+/// The listening sockets this process serves on, each asked for as its Kestrel binds an endpoint:
+/// from the master over the control channel, or from systemd's sockets in Direct mode. A socket Kestrel
+/// lets go of without stopping (it reloaded its configuration) is kept for the same endpoint, so
+/// Kestrel binds it again without asking.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedSockets
 {
-    private List<InheritedListener> _unclaimed;
+    private readonly List<InheritedListener> _returned = [];
     private readonly List<int> _closed = [];
     private readonly Lock _lock = new();
+    private int _taken;
 
-    public InheritedSockets(ChildMarker marker)
+    public InheritedSockets(ChildMarker marker, IListenSocketSource source)
     {
         Marker = marker;
-        _unclaimed = [.. marker.Listeners];
+        Source = source;
     }
 
-    public ChildMarker Marker { get; private set; }
+    public ChildMarker Marker { get; }
 
-    /// <summary>Listeners no Kestrel endpoint asked for.</summary>
-    public IReadOnlyList<InheritedListener> Unclaimed
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _unclaimed];
-            }
-        }
-    }
+    public IListenSocketSource Source { get; }
+
+    /// <summary>How many sockets this process has been given.</summary>
+    public int Count => Volatile.Read(ref _taken);
 
     /// <summary>
-    /// Checks that every descriptor exists, is a socket and listens (the control channel: an AF_UNIX
-    /// packet socket), then marks them close-on-exec so the app's own subprocesses don't inherit them.
+    /// Checks that the control descriptor the marker names is the master's channel (an AF_UNIX packet
+    /// socket) and makes it close-on-exec, so the app's own subprocesses don't inherit it.
     /// </summary>
-    public static InheritedSockets Validate(ChildMarker marker)
+    public static void ValidateControl(ChildMarker marker)
     {
-        foreach (var listener in marker.Listeners)
-        {
-            SocketDescriptors.CheckListeningStream(listener.Fd, $"{ChildMarker.VariableName}: listen descriptor {listener.Fd}");
-        }
-
         string control = $"{ChildMarker.VariableName}: control descriptor {marker.ControlFd}";
-        SocketDescriptors.CheckSocket(marker.ControlFd, control, out int controlDomain, out int controlType);
-        if (controlDomain != Libc.AF_UNIX || controlType != Libc.SOCK_SEQPACKET)
+        SocketDescriptors.CheckSocket(marker.ControlFd, control, out int domain, out int type);
+        if (domain != Libc.AF_UNIX || type != Libc.SOCK_SEQPACKET)
         {
             throw new InvalidOperationException($"{control} is not the master's control channel (an AF_UNIX packet socket).");
         }
 
-        foreach (int fd in marker.Listeners.Select(l => l.Fd).Append(marker.ControlFd))
-        {
-            SocketDescriptors.Check(Libc.SetCloseOnExec(fd, closeOnExec: true), $"{ChildMarker.VariableName}: descriptor {fd}");
-        }
-
-        return new InheritedSockets(marker);
-    }
-
-    /// <summary>Takes the sockets a Direct-mode process matched to the endpoints of its Kestrel, before Kestrel starts.</summary>
-    public void Adopt(IReadOnlyList<InheritedListener> listeners)
-    {
-        lock (_lock)
-        {
-            Marker = Marker with { Listeners = listeners };
-            _unclaimed = [.. listeners];
-        }
-    }
-
-    /// <summary>Claims the inherited descriptor that stands in for <paramref name="endpoint"/> (text of <see cref="Endpoints.EndpointText"/>).</summary>
-    public bool TryTake(string endpoint, out int fd)
-    {
-        lock (_lock)
-        {
-            int index = _unclaimed.FindIndex(l => l.Endpoint == endpoint);
-            if (index < 0)
-            {
-                fd = -1;
-                return false;
-            }
-
-            fd = _unclaimed[index].Fd;
-            _unclaimed.RemoveAt(index);
-            return true;
-        }
+        SocketDescriptors.Check(Libc.SetCloseOnExec(marker.ControlFd, closeOnExec: true), control);
     }
 
     /// <summary>
-    /// Gives back a socket Kestrel let go of without stopping (it reloaded its configuration), so that
-    /// Kestrel can bind it again; it is closed with the unclaimed ones if nothing does.
+    /// The socket for <paramref name="request"/>: one Kestrel gave back for the same endpoint, else a new
+    /// one from <see cref="Source"/>, checked to be a listening stream socket. Throws as a failed bind would.
+    /// </summary>
+    public async ValueTask<InheritedListener> TakeAsync(SocketRequest request, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            int index = _returned.FindIndex(l => l.Endpoint == request.Endpoint);
+            if (index >= 0)
+            {
+                var kept = _returned[index];
+                _returned.RemoveAt(index);
+                return kept;
+            }
+        }
+
+        int fd = await Source.AcquireAsync(request, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            SocketDescriptors.CheckListeningStream(fd, $"the socket {Source.Name} passed for {request.Endpoint} (fd {fd})");
+        }
+        catch (InvalidOperationException)
+        {
+            Libc.Close(fd);
+            throw;
+        }
+
+        lock (_lock)
+        {
+            // The kernel hands out the lowest free number: one closed before may be this new socket's.
+            _closed.Remove(fd);
+        }
+
+        Interlocked.Increment(ref _taken);
+        return new InheritedListener(fd, request.Endpoint);
+    }
+
+    /// <summary>
+    /// Keeps a socket Kestrel let go of without stopping (it reloaded its configuration), so that
+    /// Kestrel can bind it again; it is closed with <see cref="CloseReturned"/> if nothing does.
     /// </summary>
     public void Return(InheritedListener listener)
     {
         lock (_lock)
         {
-            if (!_closed.Contains(listener.Fd) && !_unclaimed.Contains(listener))
+            if (!_closed.Contains(listener.Fd) && !_returned.Contains(listener))
             {
-                _unclaimed.Add(listener);
+                _returned.Add(listener);
             }
         }
     }
 
     /// <summary>
-    /// Closes an inherited listening descriptor with close(2). A disposing <see cref="System.Net.Sockets.Socket"/>
+    /// Closes a listening descriptor with close(2). A disposing <see cref="System.Net.Sockets.Socket"/>
     /// would call shutdown(2) on a close-on-exec socket, which stops every process that shares it.
     /// </summary>
     public void Close(int fd)
@@ -118,15 +115,22 @@ internal sealed class InheritedSockets
             }
 
             _closed.Add(fd);
+            _returned.RemoveAll(l => l.Fd == fd);
         }
 
         Libc.Close(fd);
     }
 
-    /// <summary>Closes the listening descriptors that no endpoint claimed.</summary>
-    public void CloseUnclaimed()
+    /// <summary>Closes the sockets Kestrel gave back and did not bind again.</summary>
+    public void CloseReturned()
     {
-        foreach (var listener in Unclaimed)
+        InheritedListener[] returned;
+        lock (_lock)
+        {
+            returned = [.. _returned];
+        }
+
+        foreach (var listener in returned)
         {
             Close(listener.Fd);
         }

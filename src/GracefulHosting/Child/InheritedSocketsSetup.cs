@@ -1,6 +1,5 @@
 using System.Runtime.Versioning;
 using GracefulHosting.Endpoints;
-using GracefulHosting.Systemd;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
@@ -10,65 +9,51 @@ using Microsoft.Extensions.Logging;
 namespace GracefulHosting.Child;
 
 /// <summary>
-/// Readies the inherited sockets before the web host starts Kestrel (every <c>StartingAsync</c> runs
-/// before any hosted service's <c>StartAsync</c>). In Direct mode it matches systemd's sockets to the
-/// endpoints the app's Kestrel asks for, as a master does. When systemd's sockets stand in for the
-/// app's hosting URLs (the app names none), it gives the server their URLs, so that this process's
-/// Kestrel asks for the same endpoints as the master's.
+/// Runs before the web host starts Kestrel (every <c>StartingAsync</c> runs before any hosted service's
+/// <c>StartAsync</c>). Under socket activation, when the app names no URLs and no endpoints of its own,
+/// it gives the server the URLs of systemd's sockets in place of Kestrel's default, as a plain run
+/// under systemd would need them.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedSocketsSetup : IHostedLifecycleService
 {
-    private readonly InheritedSockets _sockets;
+    private readonly IReadOnlyList<string> _systemdUrls;
     private readonly IServer _server;
     private readonly IConfiguration _configuration;
     private readonly ILogger _logger;
-    private readonly KestrelEndpointProbe? _probe;
-    private readonly SocketActivation? _activation;
+    private readonly KestrelEndpointProbe _probe;
 
-    /// <param name="sockets">The inherited sockets.</param>
+    /// <param name="systemdUrls">The URLs of systemd's sockets; empty without socket activation.</param>
     /// <param name="server">The app's server, whose hosting URLs may be set here.</param>
     /// <param name="configuration">The app's configuration.</param>
     /// <param name="logger">The logger.</param>
-    /// <param name="probe">Direct mode only: asks the app's Kestrel which endpoints it binds.</param>
-    /// <param name="activation">Direct mode only: the sockets systemd passed.</param>
-    public InheritedSocketsSetup(InheritedSockets sockets, IServer server, IConfiguration configuration, ILogger<InheritedSocketsSetup> logger,
-        KestrelEndpointProbe? probe = null, SocketActivation? activation = null)
+    /// <param name="probe">Asks the app's Kestrel whether it would serve the hosting URLs.</param>
+    public InheritedSocketsSetup(IReadOnlyList<string> systemdUrls, IServer server, IConfiguration configuration, ILogger<InheritedSocketsSetup> logger,
+        KestrelEndpointProbe probe)
     {
-        _sockets = sockets;
+        _systemdUrls = systemdUrls;
         _server = server;
         _configuration = configuration;
         _logger = logger;
         _probe = probe;
-        _activation = activation;
     }
 
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        var urls = _sockets.Marker.HostingUrls;
-        if (_probe is not null && _activation is not null)
-        {
-            var plan = await ActivatedSockets.PlanAsync(_probe, _activation, cancellationToken).ConfigureAwait(false);
-            plan.LogAndReleaseUnused(_logger);
-            _sockets.Adopt(plan.Adopted.Select(a => new InheritedListener(a.Socket.Activated.Fd, a.Endpoint)).ToList());
-            foreach (var adopted in plan.Adopted)
-            {
-                // Only the view: the descriptor is Kestrel's now, and closed with close(2) when it stops.
-                adopted.Socket.Socket.Dispose();
-            }
-
-            urls = plan.HostingUrls;
-        }
-
         var addresses = _server.Features.Get<IServerAddressesFeature>();
-        if (urls.Count > 0 && addresses is not null && !addresses.Addresses.IsReadOnly &&
-            HostingAddresses.Resolve(addresses, _configuration).Urls.Count == 0)
+        if (_systemdUrls.Count == 0 || addresses is null || addresses.Addresses.IsReadOnly ||
+            HostingAddresses.Resolve(addresses, _configuration).Urls.Count > 0 ||
+            !await _probe.UsesHostingUrlsAsync(cancellationToken).ConfigureAwait(false))
         {
-            foreach (string url in urls)
-            {
-                addresses.Addresses.Add(url);
-            }
+            return;
         }
+
+        foreach (string url in _systemdUrls)
+        {
+            addresses.Addresses.Add(url);
+        }
+
+        EndpointLog.SystemdSocketsAsUrls(_logger, string.Join(", ", _systemdUrls));
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

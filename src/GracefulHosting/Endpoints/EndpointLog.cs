@@ -17,8 +17,8 @@ internal static partial class EndpointLog
     public static partial void SystemdSocketAdopted(ILogger logger, string address, int fd, string fdName, string url, string matchedBy);
 
     [LoggerMessage(EventId = 202, EventName = "SystemdSocketUnused", Level = LogLevel.Warning,
-        Message = "systemd passed {Address} (fd {Fd}, name {FdName}), but Kestrel asks for no endpoint it matches, so it is not served; " +
-            "name it after a Kestrel:Endpoints entry with FileDescriptorName=, or configure an endpoint with its address")]
+        Message = "systemd passed {Address} (fd {Fd}, name {FdName}), but Kestrel asks for no endpoint it matches, so it is not served " +
+            "(it stays open for a release that asks for it); name it after a Kestrel:Endpoints entry with FileDescriptorName=, or configure an endpoint with its address")]
     public static partial void SystemdSocketUnused(ILogger logger, string address, int fd, string fdName);
 
     [LoggerMessage(EventId = 203, EventName = "SystemdSocketsAsUrls", Level = LogLevel.Information,

@@ -53,6 +53,10 @@ internal sealed class EndpointSettings
             : "an endpoint set in code";
     }
 
+    /// <summary>The name of the <c>Kestrel:Endpoints</c> entry that asks for <paramref name="endpoint"/>, or null.</summary>
+    public string? NameOf(string endpoint) =>
+        _entries.FirstOrDefault(e => e.Name is not null && RequestsOf(e.Url).Contains(endpoint))?.Name;
+
     /// <summary>The settings whose value occurs in <paramref name="message"/>, else every setting.</summary>
     public string DescribeAll(string message)
     {

@@ -32,6 +32,13 @@ internal static class EndpointText
         : text.StartsWith(HandlePrefix, StringComparison.Ordinal) ? ulong.TryParse(text.AsSpan(HandlePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out _)
         : IPEndPoint.TryParse(text, out _);
 
+    /// <summary>The endpoint <paramref name="text"/> names, which must be valid (<see cref="IsValid"/>).</summary>
+    public static EndPoint Parse(string text) =>
+        text.StartsWith(UnixPrefix, StringComparison.Ordinal) ? new UnixDomainSocketEndPoint(text[UnixPrefix.Length..])
+        : text.StartsWith(HandlePrefix, StringComparison.Ordinal)
+            ? new FileHandleEndPoint(ulong.Parse(text.AsSpan(HandlePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture), FileHandleType.Auto)
+        : IPEndPoint.Parse(text);
+
     /// <summary>
     /// The URL among those Kestrel reports (<paramref name="urls"/>) that the socket bound to
     /// <paramref name="local"/> serves, for logs; its plain address when none matches.

@@ -13,12 +13,10 @@ using Microsoft.Extensions.Options;
 namespace GracefulHosting.Endpoints;
 
 /// <summary>
-/// Lets the app's own Kestrel decide which sockets to bind, without serving: each run starts a new
-/// <see cref="KestrelServer"/> with freshly built options of the app (its <c>ConfigureKestrel</c>,
-/// <c>Listen*</c> calls and <c>Kestrel:Endpoints</c>, with certificates and protocols) and the
-/// hosting URLs the app's web host would give it, over a transport that only records what Kestrel
-/// asks for. Its application is never called, and stopping it leaves every socket open. Running it
-/// again after the configuration was reloaded gives the endpoints of the new configuration.
+/// Asks the app's own Kestrel, without serving, whether it would serve the hosting URLs: it starts
+/// another <see cref="KestrelServer"/> with freshly built options of the app (its <c>ConfigureKestrel</c>,
+/// <c>Listen*</c> calls and <c>Kestrel:Endpoints</c>) over a transport that only records what Kestrel
+/// asks for. Its application is never called.
 /// </summary>
 internal sealed class KestrelEndpointProbe
 {
@@ -41,59 +39,6 @@ internal sealed class KestrelEndpointProbe
     /// <summary>The hosting URLs of the app now: those it set on its server, else those of its configuration.</summary>
     public HostingAddresses GetHostingAddresses() =>
         HostingAddresses.Resolve(_services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>(), _configuration);
-
-    /// <summary>
-    /// Runs Kestrel once. <paramref name="transport"/> gets the app's endpoint settings and returns the
-    /// function that finds or binds the socket for each endpoint Kestrel asks for. When the app names
-    /// no hosting URLs, <paramref name="fallbackUrls"/> stand in for them. Returns the addresses
-    /// Kestrel reports, as <c>IServerAddressesFeature</c> would in a plain run.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">Kestrel could not start; the message says why and names the setting.</exception>
-    public async Task<IReadOnlyList<string>> RunAsync(Func<EndpointSettings, Func<EndPoint, EndPoint>> transport, IReadOnlyList<string> fallbackUrls, CancellationToken cancellationToken)
-    {
-        var failures = new List<Exception>();
-        var hosting = new HostingAddresses([], false, "urls");
-        EndpointSettings? settings = null;
-        try
-        {
-            hosting = GetHostingAddresses();
-            if (hosting.Urls.Count == 0 && fallbackUrls.Count > 0)
-            {
-                hosting = hosting with { Urls = fallbackUrls, Source = "the sockets systemd passed" };
-            }
-
-            return await RunCoreAsync(_loggers, hosting, options =>
-            {
-                settings = EndpointSettings.From(options.ConfigurationLoader?.Configuration, hosting);
-                var bind = transport(settings);
-                return endpoint =>
-                {
-                    try
-                    {
-                        return bind(endpoint);
-                    }
-                    catch (Exception e)
-                    {
-                        failures.Add(e);
-                        throw;
-                    }
-                };
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
-        {
-            // Our own bind error says it best; Kestrel wraps some of them (address in use, localhost).
-            var own = Flatten(e).FirstOrDefault(failures.Contains);
-            if (own is not null)
-            {
-                throw new InvalidOperationException(own.Message, e);
-            }
-
-            settings ??= EndpointSettings.From(null, hosting);
-            throw new InvalidOperationException(
-                $"Kestrel cannot start with the app's endpoints ({settings.DescribeAll(e.Message)}): {e.Message}", e);
-        }
-    }
 
     /// <summary>
     /// True when Kestrel would serve the hosting URLs, that is when neither code nor <c>Kestrel:Endpoints</c>
@@ -162,26 +107,6 @@ internal sealed class KestrelEndpointProbe
         }
 
         return new KestrelServer(Options.Create(options), transport, loggers);
-    }
-
-    private static IEnumerable<Exception> Flatten(Exception exception)
-    {
-        var pending = new Queue<Exception>([exception]);
-        while (pending.TryDequeue(out var next))
-        {
-            yield return next;
-            if (next is AggregateException aggregate)
-            {
-                foreach (var inner in aggregate.InnerExceptions)
-                {
-                    pending.Enqueue(inner);
-                }
-            }
-            else if (next.InnerException is { } inner)
-            {
-                pending.Enqueue(inner);
-            }
-        }
     }
 
     /// <summary>The application of the probe's Kestrel, which accepts no connection and so never calls it.</summary>

@@ -107,6 +107,12 @@ internal sealed class GracefulRestartSetup
             }
         }
 
+        if (OperatingSystem.IsLinux() && Master.Control.ControlClient.FindVerb(Environment.GetCommandLineArgs()) is { } verb)
+        {
+            // The app run as a command for its master: it talks to the control socket and exits.
+            Environment.Exit(RunControlCommand(verb, options, applicationName));
+        }
+
         RemoveGuards(services);
         string? marker = GracefulRestartProcess.MarkerText;
         var inputs = new RoleInputs(
@@ -125,11 +131,13 @@ internal sealed class GracefulRestartSetup
                     ApplyMaster(services, options);
                     break;
                 case GracefulRestartRole.Child:
-                    generation = ApplyChild(services, ValidateMarker(marker!), options, configuration);
+                    var sockets = ValidateMarker(marker!);
+                    generation = ApplyChild(services, sockets, sockets.Marker.HostingUrls, options);
                     JournalConsole.ApplyInChild(services);
                     break;
                 case GracefulRestartRole.Direct:
-                    ApplyChild(services, new InheritedSockets(new ChildMarker(0, -1, [])), options, configuration, FindActivationForDirect());
+                    var activated = OpenActivationForDirect();
+                    ApplyChild(services, new InheritedSockets(new ChildMarker(0, -1), activated), activated.Urls, options);
                     break;
             }
         }
@@ -138,6 +146,17 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton(context);
         services.AddSingleton<IGracefulRestartContext>(context);
         services.AddSingleton<Serilog.Core.ILogEventEnricher>(new Diagnostics.GracefulRestartEnricher(context));
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static int RunControlCommand(string verb, GracefulRestartOptions options, string? applicationName)
+    {
+        var start = ChildCommand.FromCurrentProcess();
+        var (path, _) = Master.Control.ControlSocketPath.Resolve(options.ControlSocket, Environment.GetEnvironmentVariable("RUNTIME_DIRECTORY"),
+            applicationName ?? System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "app", start.WorkingDirectory, Interop.Libc.GetEffectiveUserId());
+        // A reload waits for the previous generation's drain, the new one's start, and the switch.
+        var timeout = options.ExitTimeout + options.StartTimeout + options.ExitTimeout + TimeSpan.FromSeconds(30);
+        return Master.Control.ControlClient.Run(verb, path, timeout, Console.Out, Console.Error);
     }
 
     /// <summary>Removes the pending marker and the guards: from here on the role is applied.</summary>
@@ -178,8 +197,6 @@ internal sealed class GracefulRestartSetup
         MasterServices.RemoveAppServices(services);
 
         services.AddSingleton(sp => ChildCommand.FromCurrentProcess(JournalConsole.ChildEnvironment(sp)));
-        services.AddSingleton<KestrelEndpointProbe>();
-        FreezeKestrelReload(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(CreateNotifier);
         services.AddMetrics();
@@ -194,10 +211,11 @@ internal sealed class GracefulRestartSetup
     {
         try
         {
-            var sockets = InheritedSockets.Validate(ChildMarker.Parse(markerText));
+            var marker = ChildMarker.Parse(markerText);
+            InheritedSockets.ValidateControl(marker);
             // The app's own subprocesses must not take this process for a child.
             Environment.SetEnvironmentVariable(ChildMarker.VariableName, null);
-            return sockets;
+            return new InheritedSockets(marker, new Child.Sockets.MasterChannel(marker.ControlFd));
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException)
         {
@@ -209,31 +227,25 @@ internal sealed class GracefulRestartSetup
     }
 
     /// <summary>
-    /// Direct mode: this process serves on systemd's sockets itself, with no master. They are matched to
-    /// the endpoints of the app's Kestrel when the host starts (<see cref="InheritedSocketsSetup"/>).
+    /// Direct mode: this process serves on systemd's sockets itself, with no master. Each endpoint the
+    /// app's Kestrel binds is matched to one of them as a master would match it.
     /// </summary>
     [SupportedOSPlatform("linux")]
-    private static SocketActivation FindActivationForDirect() =>
-        SocketActivation.FromEnvironment(Environment.ProcessId, out string? ignored)
+    private static Child.Sockets.ActivatedSocketSource OpenActivationForDirect()
+    {
+        var activation = SocketActivation.FromEnvironment(Environment.ProcessId, out string? ignored)
             ?? throw new InvalidOperationException(
                 "GracefulRestart:Mode=Direct serves on sockets passed by systemd, but this process has none" +
                 (ignored is null ? " (LISTEN_FDS is not set)." : $": {ignored}."));
+        return new Child.Sockets.ActivatedSocketSource(
+            Master.Sockets.SocketTable.ForActivation(activation, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+    }
 
     [SupportedOSPlatform("linux")]
-    private static int ApplyChild(IServiceCollection services, InheritedSockets sockets, GracefulRestartOptions options, IConfiguration configuration,
-        SocketActivation? direct = null)
+    private static int ApplyChild(IServiceCollection services, InheritedSockets sockets, IReadOnlyList<string> systemdUrls, GracefulRestartOptions options)
     {
-        if (direct is null)
-        {
-            services.AddSingleton<IHostedService, InheritedSocketsSetup>();
-        }
-        else
-        {
-            services.AddSingleton<KestrelEndpointProbe>();
-            services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<InheritedSocketsSetup>(
-                sp, sp.GetRequiredService<KestrelEndpointProbe>(), direct));
-        }
-
+        services.AddSingleton<KestrelEndpointProbe>();
+        services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<InheritedSocketsSetup>(sp, systemdUrls));
         services.AddSingleton(sockets);
         services.AddSingleton<ChildListeners>();
         services.AddSingleton<DrainState>();
@@ -248,7 +260,12 @@ internal sealed class GracefulRestartSetup
             sp.GetRequiredService<InheritedSockets>(),
             sp.GetRequiredService<ChildListeners>(),
             sp.GetRequiredService<DrainState>(),
-            sp.GetRequiredService<ChildWarmup>()));
+            sp.GetRequiredService<ChildWarmup>(),
+            () => EndpointSettings.From(
+                sp.GetRequiredService<IOptions<KestrelServerOptions>>().Value.ConfigurationLoader?.Configuration,
+                HostingAddresses.Resolve(
+                    sp.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>()?.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>(),
+                    sp.GetRequiredService<IConfiguration>()))));
 
         FreezeKestrelReload(services);
         services.TryAddSingleton(CreateNotifier);
@@ -261,8 +278,8 @@ internal sealed class GracefulRestartSetup
     }
 
     /// <summary>
-    /// A generation serves the endpoints it was started with, which Kestrel's own live reload would drop;
-    /// the master builds Kestrel's options the same way (see <see cref="KestrelReloadFreeze"/>).
+    /// A generation serves the endpoints it was started with, which Kestrel's own live reload would drop
+    /// (see <see cref="KestrelReloadFreeze"/>).
     /// </summary>
     private static void FreezeKestrelReload(IServiceCollection services)
     {

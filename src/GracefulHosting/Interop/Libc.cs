@@ -12,6 +12,7 @@ internal static partial class Libc
     public const int F_GETFD = 1;
     public const int F_SETFD = 2;
     public const int FD_CLOEXEC = 1;
+    public const int F_DUPFD_CLOEXEC = 1030;
 
     public const int SOL_SOCKET = 1;
     public const int SO_TYPE = 3;
@@ -44,6 +45,9 @@ internal static partial class Libc
 
     [LibraryImport(LibraryName, SetLastError = true)]
     private static unsafe partial int socketpair(int domain, int type, int protocol, int* sv);
+
+    [LibraryImport(LibraryName, EntryPoint = "geteuid")]
+    private static partial uint GetEuid();
 
     [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
     private static partial int CloseFd(int fd);
@@ -120,6 +124,9 @@ internal static partial class Libc
         return 0;
     }
 
+    /// <summary>A close-on-exec duplicate of <paramref name="fd"/> (F_DUPFD_CLOEXEC), or -1 with errno set.</summary>
+    public static int DuplicateCloseOnExec(int fd) => FcntlInt(fd, F_DUPFD_CLOEXEC, 3);
+
     /// <summary>Closes a raw descriptor without shutdown(2); returns errno, 0 on success.</summary>
     public static int Close(int fd) => CloseFd(fd) == -1 ? Marshal.GetLastPInvokeError() : 0;
 
@@ -140,6 +147,9 @@ internal static partial class Libc
         type = *(ushort*)(buffer + StatXModeOffset) & S_IFMT;
         return 0;
     }
+
+    /// <summary>The effective user id of this process.</summary>
+    public static uint GetEffectiveUserId() => GetEuid();
 
     /// <summary>Sends a signal; returns errno, 0 on success.</summary>
     public static int Kill(int pid, int signal) => KillProcess(pid, signal) == -1 ? Marshal.GetLastPInvokeError() : 0;

@@ -4,14 +4,15 @@ using System.Runtime.Versioning;
 using System.Text;
 using GracefulHosting.Child;
 using GracefulHosting.Interop;
+using GracefulHosting.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Master;
 
 /// <summary>
-/// One generation of the app, started by the master. It inherits the listening sockets and one end
-/// of a private socket pair, over which it reports readiness. Only this child holds that end, so no
-/// other local process can speak for it.
+/// One generation of the app, started by the master. It inherits one end of a private socket pair,
+/// over which it asks for the socket of each endpoint its Kestrel binds and reports readiness. Only
+/// this child holds that end, so no other local process can speak for it.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class ChildProcess : IDisposable
@@ -28,16 +29,19 @@ internal sealed class ChildProcess : IDisposable
     private readonly TaskCompletionSource _stoppedAccepting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly SocketHandler _sockets;
 
-    private ChildProcess(int generation, Process process, Socket control, TimeProvider time, ILogger logger)
+    private ChildProcess(int generation, Process process, Socket control, SocketHandler sockets, TimeProvider time, ILogger logger)
     {
         Generation = generation;
         _process = process;
         _control = control;
+        _sockets = sockets;
         _time = time;
         _logger = logger;
         Pid = process.Id;
         StartedAt = time.GetTimestamp();
+        StartedUtc = time.GetUtcNow();
         Exited = WaitForExitAsync();
         _ = ReadControlAsync();
     }
@@ -47,6 +51,9 @@ internal sealed class ChildProcess : IDisposable
     public int Pid { get; }
 
     public long StartedAt { get; }
+
+    /// <summary>When the child was started, for status.</summary>
+    public DateTimeOffset StartedUtc { get; }
 
     /// <summary>The <see cref="TimeProvider"/> time stamp of the child's READY=1, or 0 until then.</summary>
     public long ReadyAt { get; private set; }
@@ -69,9 +76,25 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>The child's last STATUS= message.</summary>
     public string? Status { get; private set; }
 
+    /// <summary>The URLs the child serves, as its Kestrel reports them (URLS= with READY=1).</summary>
+    public IReadOnlyList<string> Urls { get; private set; } = [];
+
+    /// <summary>Why the master last refused the child a socket, or null: the reason a start failed, where it did.</summary>
+    public string? LastRefusal { get; private set; }
+
     public bool HasExited => Exited.IsCompleted;
 
-    public static ChildProcess Start(ChildCommand command, ListenSocketSet sockets, int generation, TimeProvider time, ILogger logger)
+    /// <summary>Finds or binds the socket for a child's request: the master's own descriptor, or -1 with the refusal.</summary>
+    public delegate int SocketHandler(SocketRequest request, out SocketReply reply);
+
+    /// <param name="command">What to run.</param>
+    /// <param name="generation">The generation number.</param>
+    /// <param name="hostingUrls">The URLs of systemd's sockets under socket activation, else empty.</param>
+    /// <param name="sockets">Answers the child's socket requests.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">The master's logger.</param>
+    public static ChildProcess Start(ChildCommand command, int generation, IReadOnlyList<string> hostingUrls, SocketHandler sockets,
+        TimeProvider time, ILogger logger)
     {
         int error = Libc.CreateSeqPacketPair(out int masterEnd, out int childEnd);
         if (error != 0)
@@ -83,7 +106,7 @@ internal sealed class ChildProcess : IDisposable
         try
         {
             control = new Socket(new System.Net.Sockets.SafeSocketHandle(masterEnd, ownsHandle: true));
-            var marker = sockets.CreateMarker(generation, childEnd);
+            var marker = new ChildMarker(generation, childEnd) { HostingUrls = hostingUrls };
 
             var startInfo = new ProcessStartInfo(command.FileName)
             {
@@ -108,11 +131,11 @@ internal sealed class ChildProcess : IDisposable
             startInfo.Environment[ChildMarker.VariableName] = marker.Format();
 
             Process process;
-            // Every descriptor .NET creates is close-on-exec. Only while this child is spawned are
-            // its sockets and its end of the control pair made inheritable, so no other child gets them.
+            // Every descriptor .NET creates is close-on-exec. Only while this child is spawned is its end
+            // of the control pair made inheritable, so no other child gets it; sockets follow on request.
             lock (SpawnLock)
             {
-                var inheritable = sockets.Listeners.Select(l => l.Fd).Append(childEnd).ToArray();
+                int[] inheritable = [childEnd];
                 // Descriptors this process inherited itself (from a shell, a CI runner) lack FD_CLOEXEC
                 // too, and they are not the child's.
                 CloseOnExecAllBut(inheritable);
@@ -139,7 +162,7 @@ internal sealed class ChildProcess : IDisposable
                 }
             }
 
-            return new ChildProcess(generation, process, control, time, logger);
+            return new ChildProcess(generation, process, control, sockets, time, logger);
         }
         catch
         {
@@ -199,7 +222,7 @@ internal sealed class ChildProcess : IDisposable
 
     private async Task ReadControlAsync()
     {
-        var buffer = new byte[4096];
+        var buffer = new byte[64 * 1024];
         try
         {
             while (true)
@@ -210,7 +233,14 @@ internal sealed class ChildProcess : IDisposable
                     break;
                 }
 
-                foreach (string line in Encoding.UTF8.GetString(buffer, 0, read).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                string packet = Encoding.UTF8.GetString(buffer, 0, read);
+                if (packet.StartsWith(SocketRequest.Verb + "\t", StringComparison.Ordinal))
+                {
+                    AnswerSocketRequest(packet);
+                    continue;
+                }
+
+                foreach (string line in packet.Split('\n', StringSplitOptions.RemoveEmptyEntries))
                 {
                     if (line == "READY=1")
                     {
@@ -229,6 +259,10 @@ internal sealed class ChildProcess : IDisposable
                     {
                         Status = line["STATUS=".Length..];
                     }
+                    else if (line.StartsWith("URLS=", StringComparison.Ordinal))
+                    {
+                        Urls = line["URLS=".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    }
                 }
             }
         }
@@ -236,6 +270,45 @@ internal sealed class ChildProcess : IDisposable
         {
             // Whatever ends the read (the child's exit, our Dispose, anything else) ends only this loop.
             MasterLog.ControlChannelClosed(_logger, Generation, Pid, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Answers one socket request with the descriptor attached. Whatever the table or the send throws
+    /// is answered as a refusal, so that neither the child nor this loop is left waiting.
+    /// </summary>
+    private void AnswerSocketRequest(string packet)
+    {
+        SocketReply reply;
+        int fd = -1;
+        try
+        {
+            var request = SocketRequest.Parse(packet);
+            if (request is null)
+            {
+                reply = SocketReply.Refuse(SocketRefusal.Other, "The master cannot read this socket request.");
+            }
+            else
+            {
+                fd = _sockets(request, out reply);
+            }
+        }
+        catch (Exception e)
+        {
+            MasterLog.StepFailed(_logger, $"the socket request of generation {Generation}", e);
+            reply = SocketReply.Refuse(SocketRefusal.Other, $"The master failed to answer: {e.Message}");
+            fd = -1;
+        }
+
+        if (!reply.Granted)
+        {
+            LastRefusal = reply.Error;
+        }
+
+        int error = UnixMessages.Send((int)_control.SafeHandle.DangerousGetHandle(), Encoding.UTF8.GetBytes(reply.Format()), reply.Granted ? fd : -1);
+        if (error != 0)
+        {
+            MasterLog.ControlChannelClosed(_logger, Generation, Pid, $"cannot answer a socket request: errno {error}");
         }
     }
 

@@ -8,7 +8,7 @@ namespace GracefulHosting.Master;
 internal static partial class MasterLog
 {
     [LoggerMessage(EventId = 1, EventName = "MasterStarting", Level = LogLevel.Information,
-        Message = "Graceful restart master {MasterPid} owns {ListenerCount} listening socket(s); restart strategy {Strategy}")]
+        Message = "Graceful restart master {MasterPid} starting with {ListenerCount} socket(s) from systemd; each generation asks for the sockets its Kestrel binds; restart strategy {Strategy}")]
     public static partial void MasterStarting(ILogger logger, int masterPid, int listenerCount, RestartStrategy strategy);
 
     [LoggerMessage(EventId = 2, EventName = "ListenerBound", Level = LogLevel.Information,
@@ -23,20 +23,11 @@ internal static partial class MasterLog
     public static partial void SocketActivationIgnored(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 8, EventName = "ListenerClosed", Level = LogLevel.Information,
-        Message = "Closed listener {Address} for {Endpoint}: Kestrel no longer asks for it")]
+        Message = "Closed listener {Address} for {Endpoint}: no live generation uses it")]
     public static partial void ListenerClosed(ILogger logger, string address, string endpoint);
 
-    [LoggerMessage(EventId = 9, EventName = "EndpointsKeptUnderSocketActivation", Level = LogLevel.Information,
-        Message = "Listening sockets stay as systemd passed them; endpoint changes in the configuration apply when systemd passes new ones")]
-    public static partial void EndpointsKeptUnderSocketActivation(ILogger logger);
-
-    [LoggerMessage(EventId = 25, EventName = "RebindFailed", Level = LogLevel.Error,
-        Message = "Restart rolled back before starting a new generation: {Reason}")]
-    public static partial void RebindFailed(ILogger logger, string reason);
-
-    [LoggerMessage(EventId = 26, EventName = "ConfigurationReloadFailed", Level = LogLevel.Warning,
-        Message = "Cannot re-read the configuration, so the endpoints stay as they are: {Reason}")]
-    public static partial void ConfigurationReloadFailed(ILogger logger, string reason);
+    // 9 (EndpointsKeptUnderSocketActivation), 25 (RebindFailed) and 26 (ConfigurationReloadFailed) are
+    // retired: the master no longer reads the app's endpoints; each generation asks for its sockets.
 
     [LoggerMessage(EventId = 10, EventName = "ChildStarted", Level = LogLevel.Information,
         Message = "Started child generation {Generation} with pid {ChildPid}")]
@@ -115,4 +106,10 @@ internal static partial class MasterLog
     [LoggerMessage(EventId = 35, EventName = "RestartSignalWasIgnored", Level = LogLevel.Warning,
         Message = "{Signal} was ignored when the master started (as under nohup); the master handles it again, as the restart signal")]
     public static partial void RestartSignalWasIgnored(ILogger logger, string signal);
+
+    [LoggerMessage(EventId = 36, EventName = "ChildStartAbandoned", Level = LogLevel.Information,
+        Message = "Child generation {Generation} (pid {ChildPid}) was still starting when the master was asked to stop; it is stopped")]
+    public static partial void ChildStartAbandoned(ILogger logger, int generation, int childPid);
+
+    // Next free id: 37.
 }

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Threading.Channels;
-using GracefulHosting.Endpoints;
+using GracefulHosting.Master.Sockets;
+using GracefulHosting.Protocol;
 using GracefulHosting.Systemd;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,16 +16,14 @@ namespace GracefulHosting.Master;
 /// children that crash.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed class MasterService : IHostedService, IDisposable
+internal sealed class MasterService : IHostedService, Control.IControlCommands, IDisposable
 {
     private readonly GracefulRestartOptions _options;
-    private readonly IConfiguration _configuration;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ChildCommand _command;
     private readonly ServiceNotifier _notifier;
     private readonly Diagnostics.MasterMetrics _metrics;
-    private readonly KestrelEndpointProbe _endpoints;
     private readonly CancellationTokenSource _stopping = new();
     // FullMode Wait, not DropWrite: TryWrite then returns false for a request that finds one pending,
     // so RequestRestart can log it as coalesced (DropWrite drops it and still returns true).
@@ -33,8 +31,10 @@ internal sealed class MasterService : IHostedService, IDisposable
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.Wait });
     private readonly List<ChildProcess> _retiring = [];
     private readonly Lock _childrenLock = new();
+    private readonly Lock _requestLock = new();
+    private readonly string _applicationName;
 
-    private ListenSocketSet? _sockets;
+    private SocketTable? _table;
     private PosixSignalRegistration? _restartSignal;
     private ChildProcess? _current;
     private ChildProcess? _starting;
@@ -42,22 +42,24 @@ internal sealed class MasterService : IHostedService, IDisposable
     private int _generation;
     private int _consecutiveCrashes;
     private string? _lastStartFailure;
+    // Those who asked for the next restart (the control socket's reload) wait here for its outcome.
+    private TaskCompletionSource<RestartOutcome> _nextRestart = NewRestartWaiters();
+    private (RestartOutcome Outcome, DateTimeOffset At)? _lastRestart;
+    private Control.ControlSocket? _controlSocket;
 
     public MasterService(
         IOptions<GracefulRestartOptions> options,
-        IConfiguration configuration,
         ILogger<MasterService> logger,
         TimeProvider time,
         ChildCommand command,
         ServiceNotifier notifier,
         Diagnostics.MasterMetrics metrics,
-        KestrelEndpointProbe endpoints)
+        IHostEnvironment environment)
     {
-        _endpoints = endpoints;
+        _applicationName = environment.ApplicationName;
         _notifier = notifier;
         _metrics = metrics;
         _options = options.Value;
-        _configuration = configuration;
         _logger = logger;
         _time = time;
         _command = command;
@@ -88,10 +90,12 @@ internal sealed class MasterService : IHostedService, IDisposable
             MasterLog.SocketActivationIgnored(_logger, ignored);
         }
 
-        _sockets = activation is null
-            ? await ListenSocketSet.BindAsync(_endpoints, _logger, cancellationToken).ConfigureAwait(false)
-            : await ListenSocketSet.AdoptAsync(_endpoints, activation, _logger, cancellationToken).ConfigureAwait(false);
-        MasterLog.MasterStarting(_logger, Environment.ProcessId, _sockets.Listeners.Count, _options.Strategy);
+        // Each generation's Kestrel asks for what it binds; under socket activation the table holds
+        // systemd's sockets and binds nothing.
+        _table = activation is null
+            ? SocketTable.ForBinding(InheritedHandles.FindListening(), _logger)
+            : SocketTable.ForActivation(activation, _logger);
+        MasterLog.MasterStarting(_logger, Environment.ProcessId, _table.Count, _options.Strategy);
 
         RestartSignals.TryParse(_options.RestartSignal, out int signal);
         if (Interop.Libc.ResetIfIgnored(signal))
@@ -105,7 +109,7 @@ internal sealed class MasterService : IHostedService, IDisposable
             RequestRestart();
         });
 
-        var first = await StartGenerationAsync(_sockets, cancellationToken).ConfigureAwait(false);
+        var first = await StartGenerationAsync(cancellationToken).ConfigureAwait(false);
         if (first is null && cancellationToken.IsCancellationRequested)
         {
             return;
@@ -118,6 +122,7 @@ internal sealed class MasterService : IHostedService, IDisposable
         }
 
         SetCurrent(first);
+        _table.Serving(first.Generation, first.Urls);
         _metrics.GenerationServing(first.Generation);
         _notifier.Ready(Describe(first));
         if (ServiceNotifier.WatchdogInterval(Environment.ProcessId,
@@ -126,17 +131,117 @@ internal sealed class MasterService : IHostedService, IDisposable
             _notifier.StartWatchdog(watchdog);
         }
 
+        OpenControlSocket();
         _supervision = Task.Run(() => SuperviseAsync(_stopping.Token), CancellationToken.None);
     }
 
+    /// <summary>
+    /// Listens on the control socket. One the option names must be had: the start fails without it.
+    /// A default one is skipped, with a warning, when another process (say, a second copy of the app
+    /// started from the same folder) listens there already.
+    /// </summary>
+    private void OpenControlSocket()
+    {
+        var (path, configured) = Control.ControlSocketPath.Resolve(_options.ControlSocket,
+            Environment.GetEnvironmentVariable("RUNTIME_DIRECTORY"), _applicationName, _command.WorkingDirectory, Interop.Libc.GetEffectiveUserId());
+        try
+        {
+            _controlSocket = Control.ControlSocket.Open(path, this, _logger);
+            Control.ControlLog.Listening(_logger, path);
+        }
+        catch (Exception e) when (!configured && e is Microsoft.AspNetCore.Connections.AddressInUseException or InvalidOperationException
+            or IOException or UnauthorizedAccessException)
+        {
+            Control.ControlLog.Skipped(_logger, e.Message);
+        }
+    }
+
+    public async Task<RestartOutcome> ReloadAsync(CancellationToken cancellationToken)
+    {
+        Task<RestartOutcome> outcome;
+        lock (_requestLock)
+        {
+            outcome = _nextRestart.Task;
+            RequestRestart("the control socket");
+        }
+
+        return await outcome.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public IReadOnlyList<string> Status()
+    {
+        var lines = new List<string>
+        {
+            $"master pid={Environment.ProcessId} strategy={_options.Strategy} stopping={_stopping.IsCancellationRequested.ToString().ToLowerInvariant()}",
+        };
+        lock (_childrenLock)
+        {
+            if (_current is { } current)
+            {
+                lines.Add(DescribeForStatus(current, current.HasExited ? "exited" : "serving"));
+            }
+
+            if (_starting is { } starting)
+            {
+                lines.Add(DescribeForStatus(starting, "starting"));
+            }
+
+            lines.AddRange(_retiring.Select(r => DescribeForStatus(r, r.HasExited ? "exited" : "draining")));
+        }
+
+        if (_lastRestart is { } last)
+        {
+            lines.Add($"last-restart at={last.At.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} result={(last.Outcome.Succeeded ? "completed" : "failed")} {last.Outcome.Message}");
+        }
+
+        return lines;
+    }
+
+    private static string DescribeForStatus(ChildProcess child, string state) =>
+        $"generation {child.Generation} pid={child.Pid} started={child.StartedUtc.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} state={state}";
+
+    private static TaskCompletionSource<RestartOutcome> NewRestartWaiters() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Takes a pending restart request, if there is one, with those waiting for its outcome; new
+    /// requests from here on wait for the restart after it.
+    /// </summary>
+    private TaskCompletionSource<RestartOutcome>? TakeRestartRequest()
+    {
+        lock (_requestLock)
+        {
+            if (!_restartRequests.Reader.TryRead(out _))
+            {
+                return null;
+            }
+
+            var waiters = _nextRestart;
+            _nextRestart = NewRestartWaiters();
+            return waiters;
+        }
+    }
+
+    private void Finish(TaskCompletionSource<RestartOutcome> waiters, RestartOutcome outcome)
+    {
+        _lastRestart = (outcome, _time.GetUtcNow());
+        waiters.TrySetResult(outcome);
+    }
+
     /// <summary>Asks for a restart. Requests that arrive during a restart are coalesced into one.</summary>
-    public void RequestRestart()
+    /// <param name="source">Who asked, for the log: the restart signal by default.</param>
+    public void RequestRestart(string? source = null)
     {
         try
         {
-            if (_restartRequests.Writer.TryWrite(true))
+            bool written;
+            lock (_requestLock)
             {
-                MasterLog.RestartRequested(_logger, _options.RestartSignal);
+                written = _restartRequests.Writer.TryWrite(true);
+            }
+
+            if (written)
+            {
+                MasterLog.RestartRequested(_logger, source ?? _options.RestartSignal);
             }
             else
             {
@@ -155,6 +260,8 @@ internal sealed class MasterService : IHostedService, IDisposable
         MasterLog.MasterStopping(_logger);
         _notifier.Stopping("Stopping every generation");
         _stopping.Cancel();
+        _controlSocket?.Dispose();
+        _controlSocket = null;
         _restartSignal?.Dispose();
         _restartSignal = null;
 
@@ -174,16 +281,13 @@ internal sealed class MasterService : IHostedService, IDisposable
         }
 
         var stops = alive.Select(StopChildAsync).ToArray();
-        var sockets = _sockets;
-        if (sockets is not null && !sockets.FromSystemd)
+        if (_table is { FromSystemd: false } table)
         {
             // Once no child accepts any more, connections that still arrive would only wait in the
             // backlog until the last child exits, and then be reset: refuse them at once instead.
             // systemd's sockets stay open; systemd queues for the next start of the service.
             await Task.WhenAny(Task.WhenAll(alive.Select(c => c.StoppedAccepting)), Task.WhenAll(stops)).ConfigureAwait(false);
-            sockets.Dispose();
-            _sockets = null;
-            MasterLog.ListenersClosedForStop(_logger, sockets.Listeners.Count);
+            MasterLog.ListenersClosedForStop(_logger, table.CloseBound());
         }
 
         await Task.WhenAll(stops).ConfigureAwait(false);
@@ -192,8 +296,12 @@ internal sealed class MasterService : IHostedService, IDisposable
             child.Dispose();
         }
 
-        _sockets?.Dispose();
-        _sockets = null;
+        _table?.Dispose();
+        lock (_requestLock)
+        {
+            _nextRestart.TrySetResult(RestartOutcome.Stopping);
+        }
+
         MasterLog.MasterStopped(_logger);
     }
 
@@ -245,19 +353,27 @@ internal sealed class MasterService : IHostedService, IDisposable
         await Task.WhenAny(restart, current.Exited).ConfigureAwait(false);
         stopping.ThrowIfCancellationRequested();
 
-        if (restart.IsCompleted && _restartRequests.Reader.TryRead(out _))
+        if (restart.IsCompleted && TakeRestartRequest() is { } waiters)
         {
-            await RestartAsync(stopping).ConfigureAwait(false);
+            var outcome = RestartOutcome.Stopping;
+            try
+            {
+                outcome = await RestartAsync(stopping).ConfigureAwait(false);
+            }
+            finally
+            {
+                Finish(waiters, outcome);
+            }
         }
     }
 
     /// <summary>
     /// One restart. Whatever fails in it (a bind, the new generation, an unexpected exception) is rolled
-    /// back: the new child is killed, sockets bound for it are closed, and the serving generation keeps
-    /// serving. A stop of the master during the restart is no failure: it is neither logged nor counted
-    /// as a rollback, and nothing is sent to systemd after its STOPPING=1.
+    /// back: the new child is killed, sockets bound for it close once it is gone, and the serving
+    /// generation keeps serving. A stop of the master during the restart is no failure: it is neither
+    /// logged nor counted as a rollback, and nothing is sent to systemd after its STOPPING=1.
     /// </summary>
-    private async Task RestartAsync(CancellationToken stopping)
+    private async Task<RestartOutcome> RestartAsync(CancellationToken stopping)
     {
         // At most two generations are alive at once: a restart waits for the last one to finish draining.
         await WaitForRetiringAsync(stopping).ConfigureAwait(false);
@@ -265,109 +381,83 @@ internal sealed class MasterService : IHostedService, IDisposable
 
         long began = _time.GetTimestamp();
         var old = _current;
-        SocketChange? change = null;
         bool committed = false;
         _notifier.Reloading($"Reloading: starting generation {_generation + 1}");
         try
         {
-            change = await PrepareSocketsAsync(stopping).ConfigureAwait(false);
-            if (change is null)
-            {
-                // PrepareSockets logged why, naming the setting.
-                RollBack(old, log: false);
-                return;
-            }
-
             if (_options.Strategy == RestartStrategy.StopFirst && old is not null)
             {
                 committed = true;
-                await RestartStopFirstAsync(old, change, began, stopping).ConfigureAwait(false);
-                return;
+                return await RestartStopFirstAsync(old, began, stopping).ConfigureAwait(false);
             }
 
-            var next = await StartGenerationAsync(change.Next, stopping).ConfigureAwait(false);
+            var next = await StartGenerationAsync(stopping).ConfigureAwait(false);
             if (next is null)
             {
                 stopping.ThrowIfCancellationRequested();
-                RollBack(old);
-                return;
+                return RollBack(old);
             }
 
-            _sockets = change.Next;
             committed = true;
             SetCurrent(next);
             if (old is not null)
             {
-                Retire(old, change.Removed);
-            }
-            else
-            {
-                ListenSocketSet.Close(change.Removed, _logger);
+                Retire(old);
             }
 
-            Completed(next, began);
+            return Completed(next, began);
         }
         catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
         {
             _lastStartFailure = $"an unexpected error ({e.GetType().Name}: {e.Message})";
             MasterLog.StepFailed(_logger, "the restart", e);
-            if (!committed)
-            {
-                RollBack(old);
-            }
-        }
-        finally
-        {
-            if (!committed && change is not null)
-            {
-                // Only sockets bound for this attempt: a serving generation uses none of them.
-                ListenSocketSet.Close(change.Added.Except(_sockets?.Listeners ?? []), _logger);
-            }
+            return committed
+                ? new RestartOutcome(false, $"the restart failed after the switch: {_lastStartFailure}")
+                : RollBack(old);
         }
     }
 
     /// <summary>StopFirst: the old generation exits before the new one starts, so for a while nothing serves.</summary>
-    private async Task RestartStopFirstAsync(ChildProcess old, SocketChange change, long began, CancellationToken stopping)
+    private async Task<RestartOutcome> RestartStopFirstAsync(ChildProcess old, long began, CancellationToken stopping)
     {
         await StopChildAsync(old).ConfigureAwait(false);
         SetCurrent(null);
         old.Dispose();
-        _sockets = change.Next;
-        ListenSocketSet.Close(change.Removed, _logger);
         stopping.ThrowIfCancellationRequested();
 
-        var replacement = await StartGenerationAsync(change.Next, stopping).ConfigureAwait(false);
+        var replacement = await StartGenerationAsync(stopping).ConfigureAwait(false);
         if (replacement is null)
         {
             stopping.ThrowIfCancellationRequested();
             // Supervision replaces the missing generation with backoff until a start succeeds.
-            _notifier.Ready($"Reload failed: generation {_generation} {_lastStartFailure}; no generation serves, retrying");
-            return;
+            string message = $"generation {_generation} {_lastStartFailure}; no generation serves, retrying";
+            _notifier.Ready("Reload failed: " + message);
+            return new RestartOutcome(false, message);
         }
 
         SetCurrent(replacement);
-        Completed(replacement, began);
+        return Completed(replacement, began);
     }
 
-    private void Completed(ChildProcess next, long began)
+    private RestartOutcome Completed(ChildProcess next, long began)
     {
         var elapsed = _time.GetElapsedTime(began);
+        _table!.Serving(next.Generation, next.Urls);
         MasterLog.RestartCompleted(_logger, next.Generation, next.Pid, elapsed.TotalMilliseconds);
         _metrics.RestartCompleted(elapsed);
         _metrics.GenerationServing(next.Generation);
         _notifier.Ready(Describe(next));
+        return new RestartOutcome(true, $"generation {next.Generation} (pid {next.Pid}) serves after {elapsed.TotalMilliseconds:0} ms");
     }
 
-    private void RollBack(ChildProcess? old, bool log = true)
+    private RestartOutcome RollBack(ChildProcess? old)
     {
-        if (log)
-        {
-            MasterLog.RolledBack(_logger, old?.Generation ?? 0, old?.Pid ?? 0, _lastStartFailure ?? "unknown");
-        }
-
+        MasterLog.RolledBack(_logger, old?.Generation ?? 0, old?.Pid ?? 0, _lastStartFailure ?? "unknown");
         _metrics.RolledBack();
-        _notifier.Ready($"Reload failed: generation {_generation} {_lastStartFailure}; rolled back, " +
-            (old is null ? "no generation serves" : Describe(old)));
+        string message = $"generation {_generation} {_lastStartFailure}; rolled back, " +
+            (old is null ? "no generation serves" : Describe(old));
+        _notifier.Ready("Reload failed: " + message);
+        return new RestartOutcome(false, message);
     }
 
     private async Task ReplaceCrashedAsync(ChildProcess? crashed, CancellationToken stopping)
@@ -398,52 +488,31 @@ internal sealed class MasterService : IHostedService, IDisposable
         }
 
         // A restart requested while nothing serves is satisfied by this replacement.
-        _restartRequests.Reader.TryRead(out _);
-        var replacement = await StartGenerationAsync(_sockets!, stopping).ConfigureAwait(false);
-        stopping.ThrowIfCancellationRequested();
-        SetCurrent(replacement);
-        if (replacement is not null)
-        {
-            _metrics.GenerationServing(replacement.Generation);
-            _notifier.Status(Describe(replacement));
-        }
-    }
-
-    /// <summary>
-    /// Re-reads the configuration, asks the app's Kestrel again what it binds, and returns the step to
-    /// the next generation's sockets: the current ones, plus any endpoint added, minus any removed. Null
-    /// when binding fails; the restart is then rolled back. A configuration that cannot be read keeps the
-    /// current sockets: the new generation reads the same configuration and fails on its own, with its
-    /// own message.
-    /// </summary>
-    private async Task<SocketChange?> PrepareSocketsAsync(CancellationToken stopping)
-    {
-        var current = _sockets!;
-        if (current.FromSystemd)
-        {
-            MasterLog.EndpointsKeptUnderSocketActivation(_logger);
-            return SocketChange.Keep(current);
-        }
-
+        var waiters = TakeRestartRequest();
+        var outcome = RestartOutcome.Stopping;
         try
         {
-            (_configuration as IConfigurationRoot)?.Reload();
+            var replacement = await StartGenerationAsync(stopping).ConfigureAwait(false);
+            stopping.ThrowIfCancellationRequested();
+            SetCurrent(replacement);
+            if (replacement is not null)
+            {
+                _table!.Serving(replacement.Generation, replacement.Urls);
+                _metrics.GenerationServing(replacement.Generation);
+                _notifier.Status(Describe(replacement));
+                outcome = new RestartOutcome(true, $"generation {replacement.Generation} (pid {replacement.Pid}) serves, replacing one that crashed");
+            }
+            else
+            {
+                outcome = new RestartOutcome(false, $"generation {_generation} {_lastStartFailure}; no generation serves, retrying");
+            }
         }
-        catch (Exception e)
+        finally
         {
-            MasterLog.ConfigurationReloadFailed(_logger, e.Message);
-            return SocketChange.Keep(current);
-        }
-
-        try
-        {
-            return await current.RebindAsync(_endpoints, _logger, stopping).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException e)
-        {
-            _lastStartFailure = e.Message;
-            MasterLog.RebindFailed(_logger, e.Message);
-            return null;
+            if (waiters is not null)
+            {
+                Finish(waiters, outcome);
+            }
         }
     }
 
@@ -454,18 +523,23 @@ internal sealed class MasterService : IHostedService, IDisposable
     /// reaped, if it is not ready in time, exits first, or the master stops meanwhile; on an unexpected
     /// exception the child is killed as well before the exception goes on.
     /// </summary>
-    private async Task<ChildProcess?> StartGenerationAsync(ListenSocketSet sockets, CancellationToken cancellationToken)
+    private async Task<ChildProcess?> StartGenerationAsync(CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
             return null;
         }
 
+        var table = _table!;
         int generation = Interlocked.Increment(ref _generation);
         ChildProcess child;
         try
         {
-            child = ChildProcess.Start(_command, sockets, generation, _time, _logger);
+            child = ChildProcess.Start(_command, generation, table.FromSystemd ? table.SystemdUrls : [],
+                (SocketRequest request, out SocketReply reply) => table.Acquire(generation, request, out reply), _time, _logger);
+            // Whatever the generation held is given back once it is gone, however it ends.
+            _ = child.Exited.ContinueWith(_ => table.Release(generation), CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
         {
@@ -492,8 +566,22 @@ internal sealed class MasterService : IHostedService, IDisposable
                 return child;
             }
 
+            if (child.LastRefusal is { } refusal)
+            {
+                failure += $"; the master could not give it a socket: {refusal.TrimEnd('.')}";
+            }
+
             _lastStartFailure = failure;
-            MasterLog.ChildFailedToStart(_logger, generation, child.Pid, failure);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // The operator asked for this stop: the start is abandoned, nothing failed.
+                MasterLog.ChildStartAbandoned(_logger, generation, child.Pid);
+            }
+            else
+            {
+                MasterLog.ChildFailedToStart(_logger, generation, child.Pid, failure);
+            }
+
             return null;
         }
         finally
@@ -546,23 +634,22 @@ internal sealed class MasterService : IHostedService, IDisposable
         }
     }
 
-    private void Retire(ChildProcess old, IReadOnlyList<BoundListener> removed)
+    private void Retire(ChildProcess old)
     {
         lock (_childrenLock)
         {
             _retiring.Add(old);
         }
 
-        _ = RetireAsync(old, removed);
+        _ = RetireAsync(old);
     }
 
-    /// <summary>Stops the old generation, then closes the listeners only it used.</summary>
-    private async Task RetireAsync(ChildProcess old, IReadOnlyList<BoundListener> removed)
+    /// <summary>Stops the old generation; the sockets only it used close once it has exited.</summary>
+    private async Task RetireAsync(ChildProcess old)
     {
         try
         {
             await StopChildAsync(old).ConfigureAwait(false);
-            ListenSocketSet.Close(removed, _logger);
         }
         catch (Exception e)
         {
@@ -612,28 +699,8 @@ internal sealed class MasterService : IHostedService, IDisposable
     public void Dispose()
     {
         _restartSignal?.Dispose();
-        _sockets?.Dispose();
+        _table?.Dispose();
         _notifier.Dispose();
         _stopping.Dispose();
-    }
-}
-
-/// <summary>Exponential backoff for children that keep crashing.</summary>
-internal static class CrashBackoff
-{
-    /// <summary>
-    /// The wait before replacement number <paramref name="attempt"/> (1-based) of consecutive crashes:
-    /// none for the first, then <paramref name="initial"/>, doubling up to <paramref name="max"/>.
-    /// </summary>
-    public static TimeSpan Delay(int attempt, TimeSpan initial, TimeSpan max)
-    {
-        if (attempt <= 1 || initial <= TimeSpan.Zero)
-        {
-            return TimeSpan.Zero;
-        }
-
-        // Pow overflows to infinity for large attempts, which Min turns into max.
-        double ticks = Math.Min(initial.Ticks * Math.Pow(2, attempt - 2), max.Ticks);
-        return TimeSpan.FromTicks((long)ticks);
     }
 }

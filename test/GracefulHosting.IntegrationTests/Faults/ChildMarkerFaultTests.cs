@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace GracefulHosting.IntegrationTests.Faults;
 
 /// <summary>
-/// GRACEFULHOSTING_CHILD set by hand to descriptors that exist but are no listening TCP socket: the
+/// GRACEFULHOSTING_CHILD set by hand to a control descriptor that exists but is no control channel: the
 /// process refuses to start as a child with a clear error and exit code 1, and does not crash.
 /// (Garbage, a descriptor below 3 and descriptors that are not open are in <see cref="StartupTests"/>.)
 /// </summary>
@@ -20,25 +20,25 @@ namespace GracefulHosting.IntegrationTests.Faults;
 public sealed class ChildMarkerFaultTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData("bound TCP socket", "is a socket that is not listening.")]
-    [InlineData("connected TCP socket", "is a socket that is not listening.")]
-    [InlineData("UDP socket", "is not a TCP or Unix domain stream socket.")]
+    [InlineData("bound TCP socket", "is not the master's control channel (an AF_UNIX packet socket).")]
+    [InlineData("connected TCP socket", "is not the master's control channel (an AF_UNIX packet socket).")]
+    [InlineData("UDP socket", "is not the master's control channel (an AF_UNIX packet socket).")]
     [InlineData("pipe", "is not a socket.")]
     [InlineData("regular file", "is not a socket.")]
-    public async Task Child_MarkerNamesDescriptorThatIsNoListeningSocket_ExitsWithCode1AndClearErrorWithoutCrash(string kind, string error)
+    public async Task Child_MarkerNamesDescriptorThatIsNoControlChannel_ExitsWithCode1AndClearErrorWithoutCrash(string kind, string error)
     {
         using var temp = new TempDirectory();
         var disposables = new List<IDisposable>();
         try
         {
             int fd = Open(kind, temp.Path, disposables);
-            string marker = $"generation=1;control={fd + 100};listen={fd}@127.0.0.1:8080";
+            string marker = $"generation=1;control={fd}";
 
             await using var child = StartInheriting(fd, marker);
 
             Assert.True(await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
             Assert.Equal(1, child.ExitCode);
-            Assert.Contains($"GracefulHosting: cannot start as a child: GRACEFULHOSTING_CHILD: listen descriptor {fd} {error}", child.Output, StringComparison.Ordinal);
+            Assert.Contains($"GracefulHosting: cannot start as a child: GRACEFULHOSTING_CHILD: control descriptor {fd} {error}", child.Output, StringComparison.Ordinal);
             // Exit code 1 from the check, not a crash: no unhandled exception, no abort (134), no dump.
             Assert.DoesNotContain("Unhandled exception", child.Output, StringComparison.Ordinal);
             Assert.DoesNotContain("dump", child.Output, StringComparison.OrdinalIgnoreCase);
@@ -54,55 +54,41 @@ public sealed class ChildMarkerFaultTests(ITestOutputHelper output)
     }
 
     /// <remarks>
-    /// A socket that the master passed but no Kestrel endpoint takes would leave its clients hanging:
-    /// such a generation must not report ready, so that its restart is rolled back.
+    /// The test plays the master on the control channel and refuses the socket the child's Kestrel asks
+    /// for, as a master does for an address in use: the child fails like a failed bind, with the
+    /// master's message, never reports ready, and exits with code 1.
     /// </remarks>
     [Fact]
-    public async Task Child_InheritedSocketNoEndpointTakes_NeverReadyAndExitsWithCode1()
+    public async Task Child_MasterRefusesTheSocket_NeverReadyAndExitsWithCode1NamingTheCause()
     {
         using var temp = new TempDirectory();
-        using var served = Listen();
-        using var unserved = Listen();
         using var controlListener = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
         controlListener.Bind(new UnixDomainSocketEndPoint(Path.Combine(temp.Path, "control.sock")));
         controlListener.Listen();
         using var childEnd = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
         await childEnd.ConnectAsync(controlListener.LocalEndPoint!);
         using var masterEnd = await controlListener.AcceptAsync();
-        int servedFd = Fd(served), unservedFd = Fd(unserved), controlFd = Fd(childEnd);
-        // The app's Kestrel asks for 127.0.0.1:0 (MasterProcess's endpoint); nothing asks for 127.0.0.1:1.
-        string marker = $"generation=1;control={controlFd};listen={servedFd}@127.0.0.1:0,{unservedFd}@127.0.0.1:1";
+        int controlFd = (int)childEnd.SafeHandle.DangerousGetHandle();
 
-        await using var child = StartInheriting([servedFd, unservedFd, controlFd], marker);
+        await using var child = StartInheriting([controlFd], $"generation=1;control={controlFd}");
+
+        var buffer = new byte[4096];
+        var received = new System.Text.StringBuilder();
+        int read = await masterEnd.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(60));
+        string request = System.Text.Encoding.UTF8.GetString(buffer, 0, read);
+        Assert.StartsWith("LISTEN\t127.0.0.1:0\tHttp\tKestrel:Endpoints:Http:Url = 'http://127.0.0.1:0'", request, StringComparison.Ordinal);
+        await masterEnd.SendAsync(System.Text.Encoding.UTF8.GetBytes("ERR\tinuse\tCannot listen on 127.0.0.1:0 for a test: the address is already in use by another process."));
 
         Assert.True(await child.WaitForExitAsync(TimeSpan.FromSeconds(60)), child.Output);
         Assert.Equal(1, child.ExitCode);
-        Assert.True(child.HasLine($@"No Kestrel endpoint asked for inherited socket 127\.0\.0\.1:1 \(fd {unservedFd}\)"), child.Output);
-        var buffer = new byte[4096];
-        var received = new System.Text.StringBuilder();
-        while (masterEnd.Available > 0 || masterEnd.Poll(0, SelectMode.SelectRead))
+        Assert.Contains("Cannot listen on 127.0.0.1:0 for a test: the address is already in use by another process.", child.Output, StringComparison.Ordinal);
+        while ((read = masterEnd.Available > 0 || masterEnd.Poll(0, SelectMode.SelectRead) ? masterEnd.Receive(buffer) : 0) > 0)
         {
-            int read = masterEnd.Receive(buffer);
-            if (read == 0)
-            {
-                break;
-            }
-
             received.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
         }
 
         Assert.DoesNotContain("READY=1", received.ToString(), StringComparison.Ordinal);
         Assert.False(child.HasLine(@"Ready: serving on"), child.Output);
-
-        static Socket Listen()
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            socket.Listen();
-            return socket;
-        }
-
-        static int Fd(Socket socket) => (int)socket.SafeHandle.DangerousGetHandle();
     }
 
     /// <summary>Starts the app with the marker, letting it inherit <paramref name="fd"/> under the same number.</summary>

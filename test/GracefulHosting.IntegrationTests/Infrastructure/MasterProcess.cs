@@ -23,11 +23,13 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     private int _closedStreams;
 
     private readonly string _app;
+    private readonly string? _controlFolder;
 
-    private MasterProcess(Process process, string app, ITestOutputHelper? output)
+    private MasterProcess(Process process, string app, ITestOutputHelper? output, string? controlFolder)
     {
         _process = process;
         _app = app;
+        _controlFolder = controlFolder;
         _output = output;
         Pid = process.Id;
         _process.OutputDataReceived += (_, e) => OnLine(e.Data);
@@ -36,7 +38,13 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         _process.BeginErrorReadLine();
     }
 
+    /// <summary>The environment variable that sets GracefulRestart:ControlSocket.</summary>
+    public const string ControlSocketVariable = "GracefulRestart__ControlSocket";
+
     public int Pid { get; }
+
+    /// <summary>The control socket this process's master listens on, when the test did not name one.</summary>
+    public string? ControlSocket => _controlFolder is null ? null : Path.Combine(_controlFolder, "control.sock");
 
     public IReadOnlyCollection<string> Lines => _lines.ToArray();
 
@@ -98,6 +106,14 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         }
 
         startInfo.Environment.Remove("GRACEFULHOSTING_CHILD");
+        // A control socket of its own in a folder the test removes, unless the test names one.
+        string? controlFolder = null;
+        if (environment?.ContainsKey(ControlSocketVariable) != true && arguments?.Any(a => a.Contains("ControlSocket", StringComparison.Ordinal)) != true)
+        {
+            controlFolder = Directory.CreateTempSubdirectory("gh-control-").FullName;
+            startInfo.Environment[ControlSocketVariable] = Path.Combine(controlFolder, "control.sock");
+        }
+
         startInfo.Environment["DOTNET_ENVIRONMENT"] = "Production";
         startInfo.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
@@ -112,7 +128,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             }
         }
 
-        return new MasterProcess(Process.Start(startInfo)!, app, output);
+        return new MasterProcess(Process.Start(startInfo)!, app, output, controlFolder);
     }
 
     /// <summary>
@@ -186,6 +202,17 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     }
 
     public bool HasLine(string pattern) => _lines.Any(l => Regex.IsMatch(l, pattern));
+
+    /// <summary>
+    /// Asserts that the master stopped because its first generation could not start (each generation's
+    /// own Kestrel asks for its sockets, so a bad endpoint fails the first child), and that no process
+    /// of the test is left alive.
+    /// </summary>
+    public void AssertFirstGenerationFailed()
+    {
+        Assert.True(HasLine("The first generation of the app did not become ready; the master stops"), Output);
+        Assert.DoesNotContain(AllPids(), Native.IsAlive);
+    }
 
     /// <summary>
     /// Asserts that the first line containing <paramref name="first"/> comes before the first line
@@ -266,6 +293,11 @@ internal sealed partial class MasterProcess : IAsyncDisposable
 
         await WaitForExitAsync(TimeSpan.FromSeconds(10));
         await RemoveRuntimeLeftoversAsync(pids, killed);
+        if (_controlFolder is not null)
+        {
+            Directory.Delete(_controlFolder, recursive: true);
+        }
+
         WriteLogToTestOutput();
         _process.Dispose();
         _lineAdded.Dispose();

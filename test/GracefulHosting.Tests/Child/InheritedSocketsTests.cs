@@ -3,6 +3,9 @@ using System.Net.Sockets;
 using System.Runtime.Versioning;
 using GracefulHosting.Child;
 using GracefulHosting.Interop;
+using GracefulHosting.Protocol;
+using Microsoft.AspNetCore.Connections;
+using static GracefulHosting.Tests.TestSockets;
 
 namespace GracefulHosting.Tests.Child;
 
@@ -13,9 +16,19 @@ public sealed class InheritedSocketsTests : IDisposable
     private const int ClosedFd = 1_000_000;
 
     private readonly List<IDisposable> _owned = [];
+    // Closed by number at the end: InheritedSockets.Close would skip a number it closed before and the kernel reused.
+    private readonly List<int> _taken = [];
+    private readonly Socket _listener;
+
+    public InheritedSocketsTests() => _listener = Own(ListeningTcp());
 
     public void Dispose()
     {
+        foreach (int fd in _taken)
+        {
+            Libc.Close(fd);
+        }
+
         foreach (var item in _owned)
         {
             item.Dispose();
@@ -23,169 +36,44 @@ public sealed class InheritedSocketsTests : IDisposable
     }
 
     [LinuxFact]
-    public void Validate_ListenersAndControlChannel_Succeeds()
+    public void ValidateControl_SeqPacketPairEnd_AcceptedAndMadeCloseOnExec()
     {
-        var (v4, v4Fd) = Listening(IPAddress.Loopback);
-        var (v6, v6Fd) = Listening(IPAddress.IPv6Loopback);
-        var marker = new ChildMarker(3, ControlFd(),
-        [
-            new InheritedListener(v4Fd, v4.LocalEndPoint!.ToString()!),
-            new InheritedListener(v6Fd, v6.LocalEndPoint!.ToString()!),
-        ]);
-
-        var sockets = InheritedSockets.Validate(marker);
-
-        Assert.Same(marker, sockets.Marker);
-        Assert.Equal(marker.Listeners, sockets.Unclaimed);
-    }
-
-    [LinuxFact]
-    public void Validate_ConnectedSeqPacketPairAsControl_Succeeds()
-    {
-        var (listener, fd) = Listening(IPAddress.Loopback);
-        Assert.Equal(0, Libc.CreateSeqPacketPair(out int childEnd, out int masterEnd));
+        Assert.Equal(0, Libc.CreateSeqPacketPair(out int child, out int master));
         try
         {
-            var sockets = InheritedSockets.Validate(new ChildMarker(1, childEnd, [new InheritedListener(fd, listener.LocalEndPoint!.ToString()!)]));
+            Assert.Equal(0, Libc.SetCloseOnExec(child, closeOnExec: false));
 
-            Assert.Equal(childEnd, sockets.Marker.ControlFd);
+            InheritedSockets.ValidateControl(new ChildMarker(1, child));
+
+            Assert.True(IsCloseOnExec(child));
         }
         finally
         {
-            Libc.Close(childEnd);
-            Libc.Close(masterEnd);
+            Libc.Close(child);
+            Libc.Close(master);
         }
     }
 
     [LinuxFact]
-    public void Validate_NoListeners_Succeeds()
+    public void ValidateControl_ClosedDescriptor_ThrowsNamingTheVariableAndDescriptor()
     {
-        var sockets = InheritedSockets.Validate(new ChildMarker(1, ControlFd(), []));
+        var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.ValidateControl(new ChildMarker(1, ClosedFd)));
 
-        Assert.Empty(sockets.Unclaimed);
+        Assert.Equal($"GRACEFULHOSTING_CHILD: control descriptor {ClosedFd} is not open.", e.Message);
     }
 
     [LinuxFact]
-    public void Validate_InheritableDescriptors_MarksThemCloseOnExec()
-    {
-        var (listener, listenFd) = Listening(IPAddress.Loopback);
-        int controlFd = ControlFd();
-        Assert.Equal(0, Libc.SetCloseOnExec(listenFd, closeOnExec: false));
-        Assert.Equal(0, Libc.SetCloseOnExec(controlFd, closeOnExec: false));
-        Assert.Equal(0, Libc.GetDescriptorFlags(listenFd) & Libc.FD_CLOEXEC);
-
-        InheritedSockets.Validate(new ChildMarker(1, controlFd, [new InheritedListener(listenFd, listener.LocalEndPoint!.ToString()!)]));
-
-        Assert.Equal(Libc.FD_CLOEXEC, Libc.GetDescriptorFlags(listenFd) & Libc.FD_CLOEXEC);
-        Assert.Equal(Libc.FD_CLOEXEC, Libc.GetDescriptorFlags(controlFd) & Libc.FD_CLOEXEC);
-    }
-
-    [LinuxFact]
-    public void TryTake_KnownEndpoint_ReturnsFdOnce()
-    {
-        var (listener, fd) = Listening(IPAddress.Loopback);
-        string endpoint = listener.LocalEndPoint!.ToString()!;
-        var sockets = InheritedSockets.Validate(new ChildMarker(1, ControlFd(), [new InheritedListener(fd, endpoint)]));
-
-        Assert.True(sockets.TryTake(endpoint, out int taken));
-        Assert.Equal(fd, taken);
-        Assert.Empty(sockets.Unclaimed);
-
-        Assert.False(sockets.TryTake(endpoint, out int again));
-        Assert.Equal(-1, again);
-    }
-
-    [LinuxFact]
-    public void TryTake_UnknownEndpoint_ReturnsFalseAndKeepsListener()
-    {
-        var sockets = new InheritedSockets(new ChildMarker(1, 3, [new InheritedListener(10, "127.0.0.1:80")]));
-
-        Assert.False(sockets.TryTake("[::1]:80", out int other));
-        Assert.Equal(-1, other);
-        Assert.False(sockets.TryTake("127.0.0.1:81", out _));
-        Assert.False(sockets.TryTake("unix:/127.0.0.1:80", out _));
-        Assert.Single(sockets.Unclaimed);
-    }
-
-    [LinuxFact]
-    public void TryTake_SameEndpointTwice_EachTakesTheNextFdInOrder()
-    {
-        var sockets = new InheritedSockets(new ChildMarker(1, 3,
-        [
-            new InheritedListener(10, "127.0.0.1:0"),
-            new InheritedListener(11, "127.0.0.1:0"),
-        ]));
-
-        Assert.True(sockets.TryTake("127.0.0.1:0", out int first));
-        Assert.True(sockets.TryTake("127.0.0.1:0", out int second));
-
-        Assert.Equal((10, 11), (first, second));
-    }
-
-    [LinuxFact]
-    public void TryTake_TwoListeners_EachEndpointGetsItsOwnFd()
-    {
-        var sockets = new InheritedSockets(new ChildMarker(1, 3,
-        [
-            new InheritedListener(10, "127.0.0.1:80"),
-            new InheritedListener(11, "unix:/run/app.sock"),
-        ]));
-
-        Assert.True(sockets.TryTake("unix:/run/app.sock", out int unix));
-        Assert.True(sockets.TryTake("127.0.0.1:80", out int http));
-
-        Assert.Equal(11, unix);
-        Assert.Equal(10, http);
-    }
-
-    [LinuxFact]
-    public void Adopt_DirectModeListeners_ReplaceMarkerListenersAndCanBeTaken()
-    {
-        var sockets = new InheritedSockets(new ChildMarker(0, -1, []));
-
-        sockets.Adopt([new InheritedListener(3, "127.0.0.1:80")]);
-
-        Assert.Equal(3, Assert.Single(sockets.Marker.Listeners).Fd);
-        Assert.Equal(-1, sockets.Marker.ControlFd);
-        Assert.True(sockets.TryTake("127.0.0.1:80", out int fd));
-        Assert.Equal(3, fd);
-    }
-
-    [LinuxFact]
-    public void Validate_ClosedListenFd_ThrowsNotOpen()
-    {
-        var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(ClosedFd, "127.0.0.1:80")]);
-
-        var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
-
-        Assert.Contains($"listen descriptor {ClosedFd} is not open", e.Message, StringComparison.Ordinal);
-        Assert.Contains(ChildMarker.VariableName, e.Message, StringComparison.Ordinal);
-    }
-
-    [LinuxFact]
-    public void Validate_ClosedControlFd_ThrowsNotOpen()
-    {
-        var (listener, fd) = Listening(IPAddress.Loopback);
-        var marker = new ChildMarker(1, ClosedFd, [new InheritedListener(fd, listener.LocalEndPoint!.ToString()!)]);
-
-        var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
-
-        Assert.Contains($"control descriptor {ClosedFd} is not open", e.Message, StringComparison.Ordinal);
-    }
-
-    [LinuxFact]
-    public void Validate_ListenFdIsAFile_ThrowsNotASocket()
+    public void ValidateControl_File_ThrowsNotASocket()
     {
         string path = Path.GetTempFileName();
         try
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read);
             int fd = (int)file.SafeFileHandle.DangerousGetHandle();
-            var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, "127.0.0.1:80")]);
 
-            var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
+            var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.ValidateControl(new ChildMarker(1, fd)));
 
-            Assert.Contains($"listen descriptor {fd} is not a socket", e.Message, StringComparison.Ordinal);
+            Assert.Equal($"GRACEFULHOSTING_CHILD: control descriptor {fd} is not a socket.", e.Message);
         }
         finally
         {
@@ -194,66 +82,62 @@ public sealed class InheritedSocketsTests : IDisposable
     }
 
     [LinuxFact]
-    public void Validate_ControlFdIsAFile_ThrowsNotASocket()
+    public void ValidateControl_TcpSocket_ThrowsNotTheControlChannel()
     {
-        string path = Path.GetTempFileName();
-        try
-        {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read);
-            int fd = (int)file.SafeFileHandle.DangerousGetHandle();
+        int fd = Fd(_listener);
 
-            var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(new ChildMarker(1, fd, [])));
+        var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.ValidateControl(new ChildMarker(1, fd)));
 
-            Assert.Contains($"control descriptor {fd} is not a socket", e.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        Assert.Equal($"GRACEFULHOSTING_CHILD: control descriptor {fd} is not the master's control channel (an AF_UNIX packet socket).", e.Message);
     }
 
     [LinuxFact]
-    public void Validate_BoundButNotListening_ThrowsNotListening()
+    public void ValidateControl_UnixStreamSocket_ThrowsNotTheControlChannel()
     {
-        var socket = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        int fd = Fd(socket);
-        var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, socket.LocalEndPoint!.ToString()!)]);
+        int fd = Fd(Own(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)));
 
-        var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
+        var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.ValidateControl(new ChildMarker(1, fd)));
 
-        Assert.Contains($"listen descriptor {fd} is a socket that is not listening", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"control descriptor {fd} is not the master's control channel", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith(ChildMarker.VariableName, e.Message, StringComparison.Ordinal);
     }
 
     [LinuxFact]
-    public void Validate_ListenFdIsUdp_ThrowsNotTcp()
+    public void ValidateControl_UnixDatagramSocket_ThrowsNotTheControlChannel()
     {
-        var socket = Own(new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        int fd = Fd(socket);
-        var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, socket.LocalEndPoint!.ToString()!)]);
+        int fd = Fd(Own(new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified)));
 
-        var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
+        var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.ValidateControl(new ChildMarker(1, fd)));
 
-        Assert.Contains($"listen descriptor {fd} is not a TCP or Unix domain stream socket", e.Message, StringComparison.Ordinal);
+        Assert.Contains("is not the master's control channel", e.Message, StringComparison.Ordinal);
     }
 
     [LinuxFact]
-    public void Validate_ListenFdIsUnixStreamListener_Succeeds()
+    public async Task TakeAsync_SourceGivesAListeningSocket_ReturnsItForTheEndpoint()
+    {
+        var (sockets, source) = Sockets();
+        var request = new SocketRequest("127.0.0.1:0", "Web", "s");
+
+        var taken = await TakeAsync(sockets, request);
+
+        Assert.Equal("127.0.0.1:0", taken.Endpoint);
+        Assert.Equal(_listener.LocalEndPoint, LocalOf(taken.Fd));
+        Assert.Equal([request], source.Requests);
+        Assert.Equal(1, sockets.Count);
+    }
+
+    [LinuxFact]
+    public async Task TakeAsync_UnixListener_Accepted()
     {
         string path = Path.Combine(Path.GetTempPath(), $"gh-{Guid.NewGuid():N}.sock");
         try
         {
-            var socket = Own(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified));
-            socket.Bind(new UnixDomainSocketEndPoint(path));
-            socket.Listen();
-            int fd = Fd(socket);
-            var marker = new ChildMarker(1, ControlFd(), [new InheritedListener(fd, "unix:" + path)]);
+            using var unix = ListeningUnix(path);
+            var (sockets, _) = Sockets(_ => Duplicate(unix));
 
-            var sockets = InheritedSockets.Validate(marker);
+            var taken = await TakeAsync(sockets, new SocketRequest("unix:" + path, null, "s"));
 
-            Assert.True(sockets.TryTake("unix:" + path, out int taken));
-            Assert.Equal(fd, taken);
+            Assert.Equal(path, LocalOf(taken.Fd)!.ToString());
         }
         finally
         {
@@ -262,54 +146,118 @@ public sealed class InheritedSocketsTests : IDisposable
     }
 
     [LinuxFact]
-    public void Validate_ControlFdIsTcpSocket_ThrowsNotControlChannel()
+    public async Task TakeAsync_SourceRefuses_ThrowsWhatTheSourceThrew()
     {
-        var (listener, listenFd) = Listening(IPAddress.Loopback);
-        var (_, tcpFd) = Listening(IPAddress.Loopback);
-        var marker = new ChildMarker(1, tcpFd, [new InheritedListener(listenFd, listener.LocalEndPoint!.ToString()!)]);
+        var refusal = new AddressInUseException("Cannot listen on 127.0.0.1:1 for s: the address is already in use by another process.");
+        var (sockets, _) = Sockets(_ => throw refusal);
 
-        var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
+        var e = await Assert.ThrowsAsync<AddressInUseException>(() => sockets.TakeAsync(new SocketRequest("127.0.0.1:1", null, "s"), CancellationToken.None).AsTask());
 
-        Assert.Contains($"control descriptor {tcpFd} is not the master's control channel", e.Message, StringComparison.Ordinal);
+        Assert.Same(refusal, e);
+        Assert.Equal(0, sockets.Count);
     }
 
     [LinuxFact]
-    public void Validate_ControlFdIsUnixStreamSocket_ThrowsNotControlChannel()
+    public async Task TakeAsync_SourceGivesANonListeningSocket_ThrowsNamingTheSourceAndEndpoint()
     {
-        int fd = Fd(Own(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)));
-
-        var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(new ChildMarker(1, fd, [])));
-
-        Assert.Contains($"control descriptor {fd} is not the master's control channel", e.Message, StringComparison.Ordinal);
-    }
-
-    [LinuxFact]
-    public void Validate_SecondListenerBad_ThrowsNamingThatFd()
-    {
-        var (good, goodFd) = Listening(IPAddress.Loopback);
         var bound = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         bound.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        int badFd = Fd(bound);
-        var marker = new ChildMarker(1, ControlFd(),
-        [
-            new InheritedListener(goodFd, good.LocalEndPoint!.ToString()!),
-            new InheritedListener(badFd, bound.LocalEndPoint!.ToString()!),
-        ]);
+        int fd = -1;
+        var (sockets, _) = Sockets(_ => fd = Duplicate(bound));
 
-        var e = Assert.Throws<InvalidOperationException>(() => InheritedSockets.Validate(marker));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => sockets.TakeAsync(new SocketRequest("127.0.0.1:1", null, "s"), CancellationToken.None).AsTask());
 
-        Assert.Contains($"listen descriptor {badFd} ", e.Message, StringComparison.Ordinal);
+        Assert.Equal($"the socket the test passed for 127.0.0.1:1 (fd {fd}) is a socket that is not listening.", e.Message);
+        Assert.Equal(0, sockets.Count);
     }
 
-    private (Socket Socket, int Fd) Listening(IPAddress address)
+    [LinuxFact]
+    public async Task TakeAsync_SourceGivesAUdpSocket_ThrowsNotAStreamSocket()
     {
-        var socket = Own(new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
-        socket.Bind(new IPEndPoint(address, 0));
-        socket.Listen();
-        return (socket, Fd(socket));
+        var udp = Own(new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+        udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var (sockets, _) = Sockets(_ => Duplicate(udp));
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => sockets.TakeAsync(new SocketRequest("127.0.0.1:1", null, "s"), CancellationToken.None).AsTask());
+
+        Assert.EndsWith("is not a TCP or Unix domain stream socket.", e.Message, StringComparison.Ordinal);
     }
 
-    private int ControlFd() => Fd(Own(new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified)));
+    [LinuxFact]
+    public async Task TakeAsync_SameEndpointAfterReturn_ReusesTheSocketWithoutAskingAgain()
+    {
+        var (sockets, source) = Sockets();
+        var request = new SocketRequest("127.0.0.1:0", null, "s");
+        var first = await TakeAsync(sockets, request);
+
+        sockets.Return(first);
+        var again = await sockets.TakeAsync(request, CancellationToken.None);
+
+        Assert.Same(first, again);
+        Assert.Single(source.Requests);
+        Assert.Equal(1, sockets.Count);
+    }
+
+    [LinuxFact]
+    public async Task TakeAsync_OtherEndpointAfterReturn_AsksTheSource()
+    {
+        var (sockets, source) = Sockets();
+        var first = await TakeAsync(sockets, new SocketRequest("127.0.0.1:0", null, "s"));
+        sockets.Return(first);
+
+        var other = await TakeAsync(sockets, new SocketRequest("unix:/run/other.sock", null, "s"));
+
+        Assert.NotEqual(first.Fd, other.Fd);
+        Assert.Equal(2, source.Requests.Count);
+    }
+
+    [LinuxFact]
+    public async Task Return_SameSocketTwice_KeptOnce()
+    {
+        var (sockets, source) = Sockets();
+        var request = new SocketRequest("127.0.0.1:0", null, "s");
+        var first = await TakeAsync(sockets, request);
+
+        sockets.Return(first);
+        sockets.Return(first);
+        await sockets.TakeAsync(request, CancellationToken.None);
+        var second = await TakeAsync(sockets, request);
+
+        Assert.NotEqual(first.Fd, second.Fd);
+        Assert.Equal(2, source.Requests.Count);
+    }
+
+    [LinuxFact]
+    public async Task Return_AfterClose_NotKept()
+    {
+        var (sockets, source) = Sockets();
+        var request = new SocketRequest("127.0.0.1:0", null, "s");
+        var first = await TakeAsync(sockets, request);
+        sockets.Close(first.Fd);
+        _taken.Remove(first.Fd);
+
+        sockets.Return(first);
+        await TakeAsync(sockets, request);
+
+        Assert.Equal(2, source.Requests.Count);
+    }
+
+    private (InheritedSockets Sockets, FakeListenSocketSource Source) Sockets(Func<SocketRequest, int>? answer = null)
+    {
+        var source = new FakeListenSocketSource(answer ?? (_ => Duplicate(_listener)));
+        return (new InheritedSockets(new ChildMarker(1, 3), source), source);
+    }
+
+    private async Task<InheritedListener> TakeAsync(InheritedSockets sockets, SocketRequest request)
+    {
+        var taken = await sockets.TakeAsync(request, CancellationToken.None);
+        if (!_taken.Contains(taken.Fd))
+        {
+            _taken.Add(taken.Fd);
+        }
+
+        return taken;
+    }
 
     private T Own<T>(T item)
         where T : IDisposable
@@ -317,46 +265,67 @@ public sealed class InheritedSocketsTests : IDisposable
         _owned.Add(item);
         return item;
     }
-
-    private static int Fd(Socket socket) => (int)socket.SafeHandle.DangerousGetHandle();
 }
 
+/// <summary>Checks that descriptors were closed by number; they run alone so no other test reuses a number meanwhile.</summary>
 [SupportedOSPlatform("linux")]
 [Collection(DescriptorCollection.Name)]
-public sealed class InheritedSocketsCloseTests
+public sealed class InheritedSocketsCloseTests : IDisposable
 {
+    private readonly Socket _listener = ListeningTcp();
+
+    public void Dispose() => _listener.Dispose();
+
     [LinuxFact]
-    public void CloseUnclaimed_OneClaimed_ClosesOnlyTheOther()
+    public async Task TakeAsync_NotAListeningSocket_ClosesIt()
     {
-        Assert.Equal(0, Libc.CreateSeqPacketPair(out int claimedFd, out int unclaimedFd));
-        try
-        {
-            var sockets = new InheritedSockets(new ChildMarker(1, 3,
-            [
-                new InheritedListener(claimedFd, "127.0.0.1:1"),
-                new InheritedListener(unclaimedFd, "127.0.0.1:2"),
-            ]));
-            Assert.True(sockets.TryTake("127.0.0.1:1", out _));
+        using var bound = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        bound.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int fd = Duplicate(bound);
+        var sockets = new InheritedSockets(new ChildMarker(1, 3), new FakeListenSocketSource(_ => fd));
 
-            sockets.CloseUnclaimed();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => sockets.TakeAsync(new SocketRequest("127.0.0.1:1", null, "s"), CancellationToken.None).AsTask());
 
-            Assert.Equal(-1, Libc.GetDescriptorFlags(unclaimedFd));
-            Assert.NotEqual(-1, Libc.GetDescriptorFlags(claimedFd));
-            sockets.Close(claimedFd);
-            Assert.Equal(-1, Libc.GetDescriptorFlags(claimedFd));
-        }
-        finally
-        {
-            Libc.Close(claimedFd);
-            Libc.Close(unclaimedFd);
-        }
+        Assert.Equal(-1, Libc.GetDescriptorFlags(fd));
+    }
+
+    [LinuxFact]
+    public async Task CloseReturned_OneReturned_ClosesOnlyThatOne()
+    {
+        var sockets = new InheritedSockets(new ChildMarker(1, 3), new FakeListenSocketSource(_ => Duplicate(_listener)));
+        var kept = await sockets.TakeAsync(new SocketRequest("127.0.0.1:1", null, "s"), CancellationToken.None);
+        var returned = await sockets.TakeAsync(new SocketRequest("127.0.0.1:2", null, "s"), CancellationToken.None);
+        sockets.Return(returned);
+
+        sockets.CloseReturned();
+
+        Assert.Equal(-1, Libc.GetDescriptorFlags(returned.Fd));
+        Assert.True(IsListening(kept.Fd));
+        sockets.Close(kept.Fd);
+        Assert.Equal(-1, Libc.GetDescriptorFlags(kept.Fd));
+        Assert.True(IsListening(Fd(_listener)), "close(2) leaves the other copies listening");
+    }
+
+    [LinuxFact]
+    public async Task CloseReturned_ReturnedThenTakenAgain_LeavesIt()
+    {
+        var sockets = new InheritedSockets(new ChildMarker(1, 3), new FakeListenSocketSource(_ => Duplicate(_listener)));
+        var request = new SocketRequest("127.0.0.1:1", null, "s");
+        var taken = await sockets.TakeAsync(request, CancellationToken.None);
+        sockets.Return(taken);
+        await sockets.TakeAsync(request, CancellationToken.None);
+
+        sockets.CloseReturned();
+
+        Assert.True(IsListening(taken.Fd));
+        sockets.Close(taken.Fd);
     }
 
     [LinuxFact]
     public void Close_SameFdTwice_ClosesOnce()
     {
         Assert.Equal(0, Libc.CreateSeqPacketPair(out int fd, out int peer));
-        var sockets = new InheritedSockets(new ChildMarker(1, 3, [new InheritedListener(fd, "127.0.0.1:1")]));
+        var sockets = new InheritedSockets(new ChildMarker(1, 3), new FakeListenSocketSource(_ => -1));
         sockets.Close(fd);
         Assert.Equal(-1, Libc.GetDescriptorFlags(fd));
         Libc.Close(peer);

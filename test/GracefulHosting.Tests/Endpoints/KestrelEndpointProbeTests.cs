@@ -1,4 +1,3 @@
-using System.Net;
 using GracefulHosting.Endpoints;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -8,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace GracefulHosting.Tests.Endpoints;
 
-/// <summary>The probe runs the app's real Kestrel: these apps are built in-process and never started.</summary>
+/// <summary>The probe asks the app's real Kestrel: these apps are built in-process and never started.</summary>
 public sealed class KestrelEndpointProbeTests : IAsyncLifetime
 {
     private readonly ProbeApps _apps = new();
@@ -16,125 +15,6 @@ public sealed class KestrelEndpointProbeTests : IAsyncLifetime
     public Task InitializeAsync() => Task.CompletedTask;
 
     public Task DisposeAsync() => _apps.DisposeAsync().AsTask();
-
-    [Fact]
-    public async Task RunAsync_ListenInCode_AsksForThatAddress()
-    {
-        var probe = Probe(kestrel: k => k.Listen(IPAddress.Loopback, 8080));
-
-        Assert.Equal(["127.0.0.1:8080"], await RequestsAsync(probe));
-    }
-
-    [Fact]
-    public async Task RunAsync_ListenLocalhostAndAnyIPAndUnixInCode_KestrelsOwnTargets()
-    {
-        var probe = Probe(kestrel: k =>
-        {
-            k.ListenLocalhost(5001);
-            k.ListenAnyIP(5002);
-            k.ListenUnixSocket("/run/app.sock");
-        });
-
-        Assert.Equal(["127.0.0.1:5001", "[::1]:5001", "[::]:5002", "unix:/run/app.sock"], await RequestsAsync(probe));
-    }
-
-    [Fact]
-    public async Task RunAsync_UrlsOnCommandLine_AsksForThem()
-    {
-        var probe = Probe(["--urls=http://127.0.0.1:7001;http://*:7002"]);
-
-        Assert.Equal(["127.0.0.1:7001", "[::]:7002"], await RequestsAsync(probe));
-    }
-
-    [Fact]
-    public async Task RunAsync_AppUrlsSet_TheyWinOverConfiguredUrls()
-    {
-        var probe = Probe(["--urls=http://127.0.0.1:7001"], configure: app => app.Urls.Add("http://127.0.0.1:7003"));
-
-        Assert.Equal(["127.0.0.1:7003"], await RequestsAsync(probe));
-    }
-
-    [Fact]
-    public async Task RunAsync_HttpPorts_AnyAddress()
-    {
-        var probe = Probe(["--http_ports=7004"]);
-
-        Assert.Equal(["[::]:7004"], await RequestsAsync(probe));
-    }
-
-    [Fact]
-    public async Task RunAsync_CodeEndpointAndUrls_CodeWinsUnlessPreferHostingUrls()
-    {
-        var plain = Probe(["--urls=http://127.0.0.1:7005"], kestrel: k => k.Listen(IPAddress.Loopback, 7006));
-        var preferring = Probe(["--urls=http://127.0.0.1:7005", "--preferHostingUrls=true"], kestrel: k => k.Listen(IPAddress.Loopback, 7006));
-
-        Assert.Equal(["127.0.0.1:7006"], await RequestsAsync(plain));
-        Assert.Equal(["127.0.0.1:7005"], await RequestsAsync(preferring));
-    }
-
-    [Fact]
-    public async Task RunAsync_ConfigEndpointBesideCodeEndpoint_BothAsked()
-    {
-        var probe = Probe(["--Kestrel:Endpoints:Web:Url=http://127.0.0.1:7007"], kestrel: k => k.Listen(IPAddress.Loopback, 7008));
-
-        Assert.Equal(["127.0.0.1:7008", "127.0.0.1:7007"], await RequestsAsync(probe));
-    }
-
-    [Fact]
-    public async Task RunAsync_NothingNamed_KestrelsDefault()
-    {
-        Assert.Equal(["127.0.0.1:5000", "[::1]:5000"], await RequestsAsync(Probe()));
-    }
-
-    [Fact]
-    public async Task RunAsync_FallbackUrls_UsedOnlyWhenTheAppNamesNone()
-    {
-        var none = Probe();
-        var named = Probe(["--urls=http://127.0.0.1:7009"]);
-
-        Assert.Equal(["127.0.0.1:7010"], await RequestsAsync(none, ["http://127.0.0.1:7010"]));
-        Assert.Equal(["127.0.0.1:7009"], await RequestsAsync(named, ["http://127.0.0.1:7010"]));
-    }
-
-    [Fact]
-    public async Task RunAsync_PortZero_ReportsTheAddressTheTransportBound()
-    {
-        var probe = Probe(kestrel: k => k.Listen(IPAddress.Loopback, 0));
-
-        var urls = await probe.RunAsync(_ => requested => new IPEndPoint(IPAddress.Loopback, 45678), [], CancellationToken.None);
-
-        Assert.Equal(["http://127.0.0.1:45678"], urls);
-    }
-
-    [Fact]
-    public async Task RunAsync_BindFails_ThrowsItsMessage()
-    {
-        var probe = Probe(kestrel: k => k.Listen(IPAddress.Loopback, 7011));
-
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            probe.RunAsync(_ => _ => throw new InvalidOperationException("no such luck"), [], CancellationToken.None));
-
-        Assert.Equal("no such luck", e.Message);
-    }
-
-    [Fact]
-    public async Task RunAsync_UrlKestrelRejects_NamesTheSetting()
-    {
-        var probe = Probe(["--Kestrel:Endpoints:Web:Url=127.0.0.1:7012"]);
-
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => RequestsAsync(probe));
-
-        Assert.StartsWith("Kestrel cannot start with the app's endpoints (Kestrel:Endpoints:Web:Url = '127.0.0.1:7012'): ", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task RunAsync_RunTwice_EachRunFreshAndNothingServed()
-    {
-        var probe = Probe(kestrel: k => k.Listen(IPAddress.Loopback, 7013));
-
-        Assert.Equal(["127.0.0.1:7013"], await RequestsAsync(probe));
-        Assert.Equal(["127.0.0.1:7013"], await RequestsAsync(probe));
-    }
 
     [Fact]
     public async Task UsesHostingUrlsAsync_OnlyWhenNeitherCodeNorConfigurationNameEndpoints()
@@ -149,17 +29,30 @@ public sealed class KestrelEndpointProbeTests : IAsyncLifetime
             .UsesHostingUrlsAsync(CancellationToken.None));
     }
 
+    [Fact]
+    public async Task UsesHostingUrlsAsync_UrlsOnCommandLineOnly_True()
+    {
+        Assert.True(await Probe(["--urls=http://127.0.0.1:7017"]).UsesHostingUrlsAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task UsesHostingUrlsAsync_UrlKestrelRejects_FalseInsteadOfThrowing()
+    {
+        Assert.False(await Probe(["--Kestrel:Endpoints:Web:Url=127.0.0.1:7018"]).UsesHostingUrlsAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public void GetHostingAddresses_AppUrlsSet_TheyWinOverConfiguredUrls()
+    {
+        var configured = Probe(["--urls=http://127.0.0.1:7001"]);
+        var set = Probe(["--urls=http://127.0.0.1:7001"], configure: app => app.Urls.Add("http://127.0.0.1:7003"));
+
+        Assert.Equal(["http://127.0.0.1:7001"], configured.GetHostingAddresses().Urls);
+        Assert.Equal("urls", configured.GetHostingAddresses().Source);
+        Assert.Equal(["http://127.0.0.1:7003"], set.GetHostingAddresses().Urls);
+        Assert.Equal("app.Urls", set.GetHostingAddresses().Source);
+    }
+
     private KestrelEndpointProbe Probe(string[]? args = null, Action<KestrelServerOptions>? kestrel = null, Action<WebApplication>? configure = null) =>
         _apps.Create(args, kestrel, configure).Probe;
-
-    private static async Task<List<string>> RequestsAsync(KestrelEndpointProbe probe, IReadOnlyList<string>? fallbackUrls = null)
-    {
-        var requests = new List<string>();
-        await probe.RunAsync(_ => requested =>
-        {
-            requests.Add(EndpointText.Format(requested)!);
-            return requested;
-        }, fallbackUrls ?? [], CancellationToken.None);
-        return requests;
-    }
 }

@@ -6,7 +6,7 @@ using GracefulHosting.Interop;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
-namespace GracefulHosting.Master;
+namespace GracefulHosting.Master.Sockets;
 
 /// <summary>
 /// Binds the socket for one endpoint Kestrel asked for, as Kestrel's socket transport would: TCP

@@ -1,0 +1,201 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+
+namespace GracefulHosting.Interop;
+
+/// <summary>
+/// sendmsg(2) and recvmsg(2) on AF_UNIX sockets with one descriptor passed as SCM_RIGHTS, which .NET
+/// does not expose; and the peer credentials of a Unix socket (SO_PEERCRED).
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal static partial class UnixMessages
+{
+    private const string LibraryName = "libc";
+    private const int SCM_RIGHTS = 1;
+    private const int SO_PEERCRED = 17;
+    private const int MSG_DONTWAIT = 0x40;
+    private const int MSG_TRUNC = 0x20;
+    private const int MSG_CTRUNC = 0x8;
+    private const int MSG_NOSIGNAL = 0x4000;
+    // The received descriptor is close-on-exec from the start: the app's subprocesses never inherit it.
+    private const int MSG_CMSG_CLOEXEC = 0x40000000;
+    private const int SHUT_RDWR = 2;
+    private const int EINTR = 4;
+    private const int EAGAIN = 11;
+
+    // LP64 layouts (x86_64 and arm64): cmsghdr is { size_t len; int level; int type; } and its data
+    // starts 16 bytes in; CMSG_SPACE(sizeof(int)) is 24.
+    private const int ControlHeaderSize = 16;
+    private const int ControlSpace = 24;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private unsafe struct IoVector
+    {
+        public byte* Base;
+        public nuint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private unsafe struct MessageHeader
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVector* Vectors;
+        public nuint VectorCount;
+        public byte* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PeerCredentials
+    {
+        public int Pid;
+        public uint Uid;
+        public uint Gid;
+    }
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    private static unsafe partial nint sendmsg(int fd, MessageHeader* message, int flags);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    private static unsafe partial nint recvmsg(int fd, MessageHeader* message, int flags);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    private static unsafe partial int getsockopt(int fd, int level, int optname, void* optval, int* optlen);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    private static partial int shutdown(int fd, int how);
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    private static unsafe partial int poll(PollDescriptor* fds, nuint count, int timeout);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollDescriptor
+    {
+        public int Fd;
+        public short Events;
+        public short Returned;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="data"/> as one message, with <paramref name="passedFd"/> attached when it is
+    /// 0 or more. Waits (up to <paramref name="timeoutMs"/>) while the socket's buffer is full, since the
+    /// socket may be non-blocking. Returns errno, 0 on success.
+    /// </summary>
+    public static unsafe int Send(int socketFd, ReadOnlySpan<byte> data, int passedFd = -1, int timeoutMs = 5000)
+    {
+        byte* control = stackalloc byte[ControlSpace];
+        new Span<byte>(control, ControlSpace).Clear();
+        fixed (byte* bytes = data)
+        {
+            var vector = new IoVector { Base = bytes, Length = (nuint)data.Length };
+            var header = new MessageHeader { Vectors = &vector, VectorCount = 1 };
+            if (passedFd >= 0)
+            {
+                *(nuint*)control = ControlHeaderSize + sizeof(int);
+                *(int*)(control + 8) = Libc.SOL_SOCKET;
+                *(int*)(control + 12) = SCM_RIGHTS;
+                *(int*)(control + ControlHeaderSize) = passedFd;
+                header.Control = control;
+                header.ControlLength = ControlSpace;
+            }
+
+            while (true)
+            {
+                if (sendmsg(socketFd, &header, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+                {
+                    return 0;
+                }
+
+                int error = Marshal.GetLastPInvokeError();
+                if (error == EINTR)
+                {
+                    continue;
+                }
+
+                if (error != EAGAIN || !WaitWritable(socketFd, timeoutMs))
+                {
+                    return error;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Receives one message into <paramref name="buffer"/>, blocking until one arrives. Returns its length
+    /// (0 when the peer closed), or -errno. A descriptor that came with it is returned in
+    /// <paramref name="receivedFd"/> (close-on-exec), else -1. A message or descriptor list that did not
+    /// fit returns -EMSGSIZE, with any descriptor that came closed.
+    /// </summary>
+    public static unsafe int Receive(int socketFd, Span<byte> buffer, out int receivedFd)
+    {
+        receivedFd = -1;
+        byte* control = stackalloc byte[ControlSpace];
+        fixed (byte* bytes = buffer)
+        {
+            while (true)
+            {
+                new Span<byte>(control, ControlSpace).Clear();
+                var vector = new IoVector { Base = bytes, Length = (nuint)buffer.Length };
+                var header = new MessageHeader { Vectors = &vector, VectorCount = 1, Control = control, ControlLength = ControlSpace };
+                nint read = recvmsg(socketFd, &header, MSG_CMSG_CLOEXEC);
+                if (read < 0)
+                {
+                    int error = Marshal.GetLastPInvokeError();
+                    if (error == EINTR)
+                    {
+                        continue;
+                    }
+
+                    return -error;
+                }
+
+                if (header.ControlLength >= ControlHeaderSize + sizeof(int) &&
+                    *(int*)(control + 8) == Libc.SOL_SOCKET && *(int*)(control + 12) == SCM_RIGHTS)
+                {
+                    receivedFd = *(int*)(control + ControlHeaderSize);
+                }
+
+                if ((header.Flags & (MSG_TRUNC | MSG_CTRUNC)) != 0)
+                {
+                    if (receivedFd >= 0)
+                    {
+                        Libc.Close(receivedFd);
+                        receivedFd = -1;
+                    }
+
+                    return -90; // EMSGSIZE
+                }
+
+                return (int)read;
+            }
+        }
+    }
+
+    /// <summary>The pid and uid of the process at the other end of a connected Unix socket; returns errno, 0 on success.</summary>
+    public static unsafe int GetPeer(int socketFd, out int pid, out uint uid)
+    {
+        PeerCredentials credentials = default;
+        int length = sizeof(PeerCredentials);
+        if (getsockopt(socketFd, Libc.SOL_SOCKET, SO_PEERCRED, &credentials, &length) == -1)
+        {
+            pid = 0;
+            uid = uint.MaxValue;
+            return Marshal.GetLastPInvokeError();
+        }
+
+        pid = credentials.Pid;
+        uid = credentials.Uid;
+        return 0;
+    }
+
+    /// <summary>Shuts both directions of a socket down, which wakes a thread blocked in <see cref="Receive"/>.</summary>
+    public static int Shutdown(int socketFd) => shutdown(socketFd, SHUT_RDWR) == -1 ? Marshal.GetLastPInvokeError() : 0;
+
+    private static unsafe bool WaitWritable(int fd, int timeoutMs)
+    {
+        var descriptor = new PollDescriptor { Fd = fd, Events = 4 }; // POLLOUT
+        return poll(&descriptor, 1, timeoutMs) > 0;
+    }
+}
