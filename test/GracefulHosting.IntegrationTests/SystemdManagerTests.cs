@@ -74,7 +74,7 @@ public sealed class SystemdManagerTests(HelloGracefulUnderSystemd fixture, ITest
     }
 
     [UserManagerFact]
-    public async Task Reload_BrokenBuild_StaysActiveRolledBackOldChildServes()
+    public async Task Reload_BrokenThenFixedBuild_ReloadFailsThenSucceedsOldChildServesMeanwhile()
     {
         var start = await fixture.EnsureServingAsync();
         await using var load = new KeepAliveLoad(fixture.EndPoint);
@@ -83,12 +83,16 @@ public sealed class SystemdManagerTests(HelloGracefulUnderSystemd fixture, ITest
         UnitProperties failed;
         try
         {
-            // A deploy that broke the configuration: the next generation cannot start.
+            // A deploy that broke the configuration: the next generation cannot start, and whoever
+            // deployed learns it: systemctl reload fails, and the journal says why.
             await File.WriteAllTextAsync(fixture.AppSettings, "{ broken");
-            await Manager.SystemctlCheckedAsync("reload", HelloGracefulUnits.Service);
+            var (exitCode, reloadOutput) = await Manager.SystemctlAsync("reload", HelloGracefulUnits.Service);
+            Assert.True(exitCode != 0, $"systemctl reload must fail for a rolled-back reload: {reloadOutput}");
             failed = await Manager.WaitForAsync(HelloGracefulUnits.Service, ["ActiveState", "MainPID", "StatusText"],
                 p => p["ActiveState"] == "active" && p["StatusText"].StartsWith("Reload failed", StringComparison.Ordinal),
                 Timeout, "a rolled back reload");
+            Assert.Matches($@"ERROR generation {start.Generation + 1} it exited before it was ready .*; rolled back, Generation {start.Generation} \(pid {start.Child}\) serving",
+                fixture.LogSince(_logStart));
             int before = load.Succeeded;
             await load.WaitForPidAsync(start.Child, Timeout, more: 50);
             Assert.True(load.Succeeded >= before + 50, "the old generation should go on serving");
@@ -98,9 +102,14 @@ public sealed class SystemdManagerTests(HelloGracefulUnderSystemd fixture, ITest
             fixture.RestoreAppSettings();
         }
 
+        // The fixed build reloads, and systemctl reload succeeds.
+        await Manager.SystemctlCheckedAsync("reload", HelloGracefulUnits.Service);
+        var fixedBuild = await fixture.WaitForGenerationAsync(start.Generation + 2);
+        await load.WaitForPidAsync(fixedBuild.Child, Timeout);
+
         await load.StopAsync();
         Assert.Empty(load.Failures);
-        Assert.Equal([start.Child], load.Pids);
+        Assert.Equal([start.Child, fixedBuild.Child], load.Pids);
         Assert.Equal(start.MainPid, failed.Int("MainPID"));
         Assert.Contains($"generation {start.Generation + 1}", failed["StatusText"], StringComparison.Ordinal);
         Assert.EndsWith($"rolled back, Generation {start.Generation} (pid {start.Child}) serving", failed["StatusText"], StringComparison.Ordinal);
@@ -290,12 +299,11 @@ internal static class HelloGracefulUnits
         unit = Edit(unit, "WatchdogSec=30\n", $"WatchdogSec={WatchdogInterval.TotalSeconds}\n");
         // No journald here: master and children write to a file, which the test prints when it fails.
         unit = Edit(unit, "[Service]\n", $"[Service]\nStandardOutput=append:{logFile}\nStandardError=inherit\n");
-        if (!notifyReload)
+        if (notifyReload)
         {
-            // The form for systemd before 253, as the unit's comment describes it.
-            unit = Edit(unit, "Type=notify-reload\n", "Type=notify\n");
-            unit = Edit(unit, "ReloadSignal=SIGHUP\n", "");
-            unit = Edit(unit, "#   ExecReload=", "ExecReload=");
+            // The form for systemd 253 and later that the unit's comment describes.
+            unit = Edit(unit, "Type=notify\n", "Type=notify-reload\nReloadSignal=SIGHUP\n");
+            unit = Edit(unit, $"ExecReload=/usr/bin/dotnet {appDirectory}/HelloGraceful.dll --graceful reload\n", "");
         }
 
         return unit;

@@ -24,6 +24,26 @@ internal static class ExampleApp
     /// <summary>The build output of a test app in <c>test/apps/&lt;name&gt;</c>, built with the solution in this configuration.</summary>
     public static string TestAppOutput(string name) => FindOutput(Path.Combine("test", "apps", name), name);
 
+    /// <summary>The build output of test app <paramref name="project"/> whose assembly is <paramref name="assembly"/>.</summary>
+    public static string TestAppOutput(string project, string assembly) => FindOutput(Path.Combine("test", "apps", project), assembly);
+
+    /// <summary>
+    /// Points <paramref name="link"/> at <paramref name="target"/> atomically, as deploy scripts do
+    /// (<c>ln -s</c> to a new name, then <c>mv -T</c>): a new link renamed over the old one.
+    /// </summary>
+    public static void SwapLink(string link, string target)
+    {
+        string next = link + ".next";
+        File.CreateSymbolicLink(next, target);
+        // rename(2) of the link itself; File.Move would look at the folder it points to.
+        using var mv = System.Diagnostics.Process.Start("mv", ["-T", next, link]);
+        mv.WaitForExit();
+        if (mv.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"mv -T {next} {link} failed with exit code {mv.ExitCode}.");
+        }
+    }
+
     /// <summary>Copies every file under <paramref name="source"/> into <paramref name="target"/>.</summary>
     public static void CopyDirectory(string source, string target)
     {

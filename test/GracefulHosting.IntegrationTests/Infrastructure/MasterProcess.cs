@@ -204,6 +204,19 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     public bool HasLine(string pattern) => _lines.Any(l => Regex.IsMatch(l, pattern));
 
     /// <summary>
+    /// Runs the app in <paramref name="appDirectory"/> as a command for this master (<c>--graceful reload</c>,
+    /// <c>--graceful status</c>), as a deploy script would, with the <paramref name="arguments"/> the app
+    /// needs to get as far as building its host; returns its exit code and what it printed.
+    /// </summary>
+    public async Task<(int ExitCode, string Output)> RunCommandAsync(string verb, string appDirectory, IEnumerable<string>? arguments = null)
+    {
+        var (exitCode, text) = await ToolProcess.RunAsync("dotnet", [Path.Combine(appDirectory, _app + ".dll"), .. arguments ?? [], "--graceful", verb],
+            appDirectory, TimeSpan.FromMinutes(3), new Dictionary<string, string?> { [ControlSocketVariable] = ControlSocket });
+        _output?.WriteLine($"---- --graceful {verb}: exit code {exitCode} ----\n{text}");
+        return (exitCode, text);
+    }
+
+    /// <summary>
     /// Asserts that the master stopped because its first generation could not start (each generation's
     /// own Kestrel asks for its sockets, so a bad endpoint fails the first child), and that no process
     /// of the test is left alive.

@@ -24,7 +24,7 @@ public sealed class ReleaseSymlinkTests
         using var client = Http.CreateClient(address);
         string before = await client.GetStringAsync("/");
 
-        Swap(current, "releases/two");
+        ExampleApp.SwapLink(current, "releases/two");
         await using var swapLoad = await RealAppScenario.RestartUnderLoadAsync(master, master.Pid, address, 2);
         string afterSwap = await client.GetStringAsync("/");
         int second = Http.ParsePid(afterSwap);
@@ -52,15 +52,5 @@ public sealed class ReleaseSymlinkTests
         ExampleApp.CopyDirectory(ExampleApp.TestAppOutput("TelemetryApp"), directory);
         ExampleApp.EditSettings(directory, json => json["Release"] = name);
         return directory;
-    }
-
-    /// <summary>Points <paramref name="link"/> at <paramref name="target"/> atomically, as deploy scripts do: a new link renamed over the old one.</summary>
-    private static void Swap(string link, string target)
-    {
-        string next = link + ".next";
-        File.CreateSymbolicLink(next, target);
-        using var mv = System.Diagnostics.Process.Start("mv", ["-T", next, link]);
-        mv.WaitForExit();
-        Assert.Equal(0, mv.ExitCode);
     }
 }

@@ -43,8 +43,22 @@ switch (setup)
         throw new InvalidOperationException($"Unknown --setup '{setup}'.");
 }
 
+#if NEXT_RELEASE
+// The next release's code adds a port and a Unix socket (for a proxy) beside whatever the setup names.
+int nextPort = builder.Configuration.GetValue<int>("nextPort");
+string nextSocket = builder.Configuration["nextSocket"] ?? "/run/endpoints-app/next.sock";
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.Listen(IPAddress.Loopback, nextPort);
+    kestrel.ListenUnixSocket(nextSocket);
+});
+const string release = "next";
+#else
+const string release = "first";
+#endif
+
 var app = builder.Build();
-app.MapGet("/", (HttpContext context) => $"Hello from {setup} on {context.Connection.LocalIpAddress?.ToString() ?? "a Unix socket"}, pid={Environment.ProcessId}\n");
+app.MapGet("/", (HttpContext context) => $"Hello from {setup} ({release} release) on {context.Connection.LocalIpAddress?.ToString() ?? "a Unix socket"}, pid={Environment.ProcessId}\n");
 
 if (setup == "run-url")
 {

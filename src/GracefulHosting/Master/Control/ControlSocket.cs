@@ -114,6 +114,9 @@ internal sealed class ControlSocket : IDisposable
             try
             {
                 int error = UnixMessages.GetPeer((int)client.SafeHandle.DangerousGetHandle(), out int pid, out uint uid);
+                // Read before answering, even a refusal: a close with unread input resets the connection,
+                // and the client would lose the answer.
+                string? command = await ReadLineAsync(client).ConfigureAwait(false);
                 if (error != 0 || (uid != _uid && uid != 0))
                 {
                     ControlLog.PeerRefused(_logger, pid, uid);
@@ -121,7 +124,6 @@ internal sealed class ControlSocket : IDisposable
                     return;
                 }
 
-                string? command = await ReadLineAsync(client).ConfigureAwait(false);
                 switch (command)
                 {
                     case "reload":
