@@ -76,7 +76,7 @@ public sealed class InheritedListenerFactoryTests
         Factory(new InheritedSockets(new ChildMarker(1, controlFd, listeners)));
 
     private InheritedListenerFactory Factory(InheritedSockets sockets) =>
-        new(_transport, sockets, new ChildListeners(), _drain, new ChildWarmup(""));
+        new(_transport, sockets, new ChildListeners(), _drain, new ChildWarmup(enabled: false));
 
     private sealed class RecordingTransport : IConnectionListenerFactory
     {
