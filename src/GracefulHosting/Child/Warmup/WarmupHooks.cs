@@ -40,7 +40,7 @@ internal sealed class WarmupHooks(IServiceScopeFactory scopes, TimeProvider time
             }
             catch (Exception e) when (e is not OperationCanceledException || !budget.Token.IsCancellationRequested)
             {
-                throw new WarmupFailedException($"warm-up hook {name} failed: {e.GetType().Name}: {e.Message}", e);
+                throw new WarmupFailedException($"warm-up hook {name} failed: {e.GetType().Name}: {e.Message.TrimEnd('.')}", e);
             }
 
             WarmupLog.HookDone(logger, name, time.GetElapsedTime(began).TotalMilliseconds);

@@ -44,7 +44,7 @@ internal sealed record WarmupRequest(string Key, string Method, string Target, I
                 var (value, error) = HeaderTemplate.Resolve(template, configuration, environment);
                 if (error is not null)
                 {
-                    throw new WarmupFailedException($"{key}:Headers:{name}: {error}.");
+                    throw new WarmupFailedException($"{key}:Headers:{name}: {error}");
                 }
 
                 headers.Add(new(name, value!));

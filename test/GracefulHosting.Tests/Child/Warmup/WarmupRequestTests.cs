@@ -77,9 +77,9 @@ public class WarmupRequestTests
     }
 
     [Theory]
-    [InlineData("Bearer ${env:MISSING}", "GracefulRestart:Warmup:Requests:0:Headers:Authorization: '${env:MISSING}' names the environment variable MISSING, which is not set.")]
-    [InlineData("${config:Nowhere:Key}", "GracefulRestart:Warmup:Requests:0:Headers:Authorization: '${config:Nowhere:Key}' names the configuration key Nowhere:Key, which is not set.")]
-    [InlineData("${env:EMPTY}", "GracefulRestart:Warmup:Requests:0:Headers:Authorization: '${env:EMPTY}' names the environment variable EMPTY, which is not set.")]
+    [InlineData("Bearer ${env:MISSING}", "GracefulRestart:Warmup:Requests:0:Headers:Authorization: '${env:MISSING}' names the environment variable MISSING, which is not set")]
+    [InlineData("${config:Nowhere:Key}", "GracefulRestart:Warmup:Requests:0:Headers:Authorization: '${config:Nowhere:Key}' names the configuration key Nowhere:Key, which is not set")]
+    [InlineData("${env:EMPTY}", "GracefulRestart:Warmup:Requests:0:Headers:Authorization: '${env:EMPTY}' names the environment variable EMPTY, which is not set")]
     public void FromOptions_HeaderPartNotSet_ThrowsNamingTheKeyAndThePart(string template, string message)
     {
         var configuration = Config(
