@@ -12,6 +12,7 @@ builder.Services.AddGracefulRestart();
 // The data folder holds the database, the data-protection keys (so that a bearer token issued by one
 // generation is valid in the next) and settings that a deploy may change between generations.
 string data = Path.GetFullPath(builder.Configuration["IdentityApp:DataDirectory"] ?? "data");
+Directory.CreateDirectory(data);
 builder.Configuration.AddJsonFile(Path.Combine(data, "appsettings.Deploy.json"), optional: true);
 string connectionString = builder.Configuration.GetConnectionString("App") ?? $"Data Source={Path.Combine(data, "app.db")}";
 
