@@ -238,8 +238,7 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton<ChildListeners>();
         services.AddSingleton<DrainState>();
         services.AddSingleton<EndpointReloadGuard>();
-        services.AddSingleton(new ChildWarmup(options.WarmupPath != "" || options.Warmup.Requests.Count > 0
-            || services.Any(d => d.ServiceType == typeof(IGracefulRestartWarmup))));
+        services.AddSingleton(new ChildWarmup(Child.Warmup.WarmupHooks.AnyWork(options, services)));
         services.AddSingleton<Child.Warmup.WarmupHooks>();
         services.AddSingleton<LongLivedConnections>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, LongLivedEndpointPolicy>());

@@ -47,6 +47,14 @@ internal sealed class WarmupHooks(IServiceScopeFactory scopes, TimeProvider time
         }
     }
 
+    /// <summary>
+    /// True when a generation has anything to warm up: a request (<see cref="GracefulRestartOptions.WarmupPath"/>
+    /// is not empty, or requests are listed) or a hook in <paramref name="services"/>. Until then its
+    /// listeners accept nothing.
+    /// </summary>
+    public static bool AnyWork(GracefulRestartOptions options, IServiceCollection services) =>
+        options.WarmupPath != "" || options.Warmup.Requests.Count > 0 || services.Any(d => d.ServiceType == typeof(IGracefulRestartWarmup));
+
     private static string Describe(IGracefulRestartWarmup hook, int index, int count) =>
         $"{index + 1} of {count} ({(hook is DelegateWarmup ? "delegate" : hook.GetType().FullName)})";
 }

@@ -100,6 +100,30 @@ public class WarmupHooksTests
     }
 
     [Fact]
+    public void AnyWork_NoRequestsButAHook_True()
+    {
+        var services = new ServiceCollection().AddGracefulRestartWarmup((_, _) => Task.CompletedTask);
+
+        Assert.True(WarmupHooks.AnyWork(new GracefulRestartOptions { WarmupPath = "" }, services));
+    }
+
+    [Fact]
+    public void AnyWork_NoRequestsAndNoHook_False()
+    {
+        Assert.False(WarmupHooks.AnyWork(new GracefulRestartOptions { WarmupPath = "" }, new ServiceCollection()));
+    }
+
+    [Fact]
+    public void AnyWork_DefaultOrListedRequests_True()
+    {
+        var listed = new GracefulRestartOptions();
+        listed.Warmup.Requests.Add(new GracefulRestartWarmupRequest { Path = "/" });
+
+        Assert.True(WarmupHooks.AnyWork(new GracefulRestartOptions(), new ServiceCollection()));
+        Assert.True(WarmupHooks.AnyWork(listed, new ServiceCollection()));
+    }
+
+    [Fact]
     public async Task RunAsync_NoHooks_Completes()
     {
         var time = new FakeTimeProvider();
