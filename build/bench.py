@@ -12,6 +12,7 @@ import ctypes
 import asyncio
 import base64
 import http.client
+import json
 import os
 import re
 import signal
@@ -319,8 +320,8 @@ def parse_ms(value, unit):
     return float(value) * scale
 
 
-def run_wrk(url, result, duration=None):
-    output = subprocess.run(["wrk", "-t2", "-c32", f"-d{duration or DURATION}s", "--latency", url],
+def run_wrk(url, result, duration=None, options=()):
+    output = subprocess.run(["wrk", "-t2", "-c32", f"-d{duration or DURATION}s", "--latency", *options, url],
                             capture_output=True, text=True, check=True).stdout
     with open(os.path.join(LOGS, f"{result.name}.wrk.txt"), "w") as out:
         out.write(output)
@@ -842,6 +843,107 @@ def svg_plot(series, path):
     with open(path, "w") as out:
         out.write("\n".join(parts))
 
+# The Identity rows: test/apps/IdentityApp (EF Core on SQLite, Identity bearer tokens), an authenticated
+# GET /notes that queries the database, a SIGHUP every 3 s, with the warm-up the README recommends
+# (a hook and a request) and with only the library's default warm-up.
+IDENTITY_RESTART_EVERY = 3.0
+IDENTITY_TIMEOUT = "2s"
+IDENTITY_USER = {"email": "bench@example.com", "password": "Bench-passw0rd"}
+IDENTITY_PLAN = [
+    ("identity-steady", "IdentityApp, steady", dict(restart=False, warmup=True)),
+    ("identity-warm", "IdentityApp, SIGHUP every 3 s, documented warm-up (hook + request)", dict(restart=True, warmup=True)),
+    ("identity-cold", "IdentityApp, SIGHUP every 3 s, default warm-up only", dict(restart=True, warmup=False)),
+]
+
+
+class IdentityServer(App):
+    """The published IdentityApp under its master, with a data folder of its own."""
+
+    def __init__(self, name, port, warmup):
+        super().__init__(name, port)
+        self.data = os.path.join(BENCH, f"identity-data-{name}")
+        self.cwd = os.path.join(BENCH, "identity")
+        self.args = ["dotnet", os.path.join(self.cwd, "IdentityApp.dll"),
+                     f"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}",
+                     f"--IdentityApp:DataDirectory={self.data}",
+                     "--Logging:LogLevel:Default=Warning",
+                     "--Logging:LogLevel:GracefulHosting=Information"]
+        if not warmup:
+            # No hook, and the listed request replaced by the library's default one.
+            self.args += ["--IdentityApp:Warmup=false",
+                          "--GracefulRestart:Warmup:Requests:0:Path=/.well-known/gracefulhosting/warmup"]
+
+
+def identity_token(port):
+    """Registers the bench user with Identity's endpoints and returns a bearer token for it."""
+    body = json.dumps(IDENTITY_USER)
+    for path in ("/register", "/login"):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("POST", path, body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        answer = response.read()
+        connection.close()
+        if response.status != 200:
+            raise RuntimeError(f"POST {path} answered {response.status}: {answer[:200]!r}")
+    return json.loads(answer)["accessToken"]
+
+
+def identity_scenario(name, description, restart, warmup):
+    port = free_port()
+    result = Result(name, description, steady=None if name == "identity-steady" else "identity-steady")
+    app = IdentityServer(name, port, warmup).start()
+    try:
+        wait_for_pid(port)
+        token = identity_token(port)
+        restarter = Restarter(app, every=IDENTITY_RESTART_EVERY) if restart else None
+        if restarter:
+            restarter.start()
+        run_wrk(f"http://127.0.0.1:{port}/notes", result,
+                options=("--timeout", IDENTITY_TIMEOUT, "-H", f"Authorization: Bearer {token}"))
+        if restarter:
+            restarter.finish()
+            app.log.flush()
+            with open(app.log_path, "rb") as log:
+                result.restarts = log.read().count(b"Restart complete: generation")
+    finally:
+        app.kill_tree()
+        subprocess.run(["rm", "-rf", app.data], check=True)
+    timeouts = re.search(r"timeout (\d+)", result.notes)
+    result.over_limit = int(timeouts.group(1)) if timeouts else 0
+    print(f"{name:16} requests={result.requests} failed={result.failed} over{IDENTITY_TIMEOUT}={result.over_limit} "
+          f"p99={result.p99:.2f}ms max={result.maximum:.1f}ms restarts={result.restarts}", flush=True)
+    return result
+
+
+def identity_rows(only):
+    """The Identity rows that BENCH_ONLY selects (all when it is empty); the steady row comes with any of them."""
+    wanted = [name for name, _, _ in IDENTITY_PLAN if not only or name in only]
+    if wanted and "identity-steady" not in wanted:
+        wanted.insert(0, "identity-steady")
+    return [identity_scenario(name, description, **options) for name, description, options in IDENTITY_PLAN if name in wanted]
+
+
+def identity_section(rows):
+    if not rows:
+        return []
+    steady = rows[0]
+    lines = [
+        "## A real app: EF Core + Identity",
+        "",
+        f"`test/apps/IdentityApp` (EF Core on SQLite, ASP.NET Core Identity bearer tokens, JIT): `wrk -t2 -c32 -d{DURATION}s "
+        f"--timeout {IDENTITY_TIMEOUT} --latency` with a bearer token on `GET /notes`, which queries the database; a SIGHUP "
+        f"every {IDENTITY_RESTART_EVERY:.0f} s. Over {IDENTITY_TIMEOUT} = requests wrk gave up on after {IDENTITY_TIMEOUT} "
+        "(its timeout count); the latency figures leave them out.",
+        "",
+        f"| scenario | requests | over {IDENTITY_TIMEOUT} | other failures | p99 ms (÷ steady) | max ms | restarts |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        shown = f"{r.p99 / steady.p99:.2f}×" if steady.p99 else "n/a"
+        lines.append(f"| {r.description} | {r.requests} | {r.over_limit} | {r.failed - r.over_limit} | "
+                     f"{r.p99:.1f} ({shown}) | {r.maximum:.0f} | {r.restarts} |")
+    return lines + [""]
+
 
 def machine():
     cpu = "unknown CPU"
@@ -954,6 +1056,7 @@ def main():
     costs = [restart_cost(name, description, **options) for name, description, options in COST_PLAN
              if (not only or name in only) and available(options)]
     ws = websocket_scenario() if not only or "ws" in only else None
+    identity = identity_rows(only) if not only or any(name.startswith("identity") for name in only) else []
     if only:
         if ws is not None:
             # Only the long-lived rows: rewrite just their section of the existing results.
@@ -1068,6 +1171,7 @@ def main():
         if r.notes:
             lines.append(f"- {r.description}: {r.notes}")
     lines += [""] + ws_section(ws)
+    lines += identity_section(identity)
     lines += ["![latency over time](restart-latency.svg)", ""]
     with open(os.path.join(DOCS, "benchmarks.md"), "w") as out:
         out.write("\n".join(lines))

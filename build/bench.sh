@@ -39,6 +39,8 @@ publish app
 publish r2r -r linux-x64 --self-contained false -p:PublishReadyToRun=true
 publish composite -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true
 publish aot -r linux-x64 -p:PublishAot=true
+# The Identity rows' app: EF Core on SQLite with Identity bearer tokens (JIT).
+dotnet publish test/apps/IdentityApp -c Release --artifacts-path "$out/build-identity" -o "$out/identity"
 
 # The Go peers, offline, in GOPATH mode against the packaged sources; never from a module proxy.
 mkdir -p "$out/go"

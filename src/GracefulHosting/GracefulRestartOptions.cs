@@ -53,9 +53,17 @@ public sealed class GracefulRestartOptions
     /// <item><description>The empty string: no warm-up requests.</description></item>
     /// </list>
     /// One connection goes to the first plain-HTTP endpoint and one to the first HTTPS endpoint that
-    /// speak HTTP/1.1. Default: <see langword="null"/> (warm up with <see cref="DefaultWarmupPath"/>).
+    /// speak HTTP/1.1. Any status is accepted. To send other requests, check their status or pass
+    /// headers, list them in <see cref="Warmup"/> instead; the two cannot be set together.
+    /// Default: <see langword="null"/> (warm up with <see cref="DefaultWarmupPath"/>).
     /// </summary>
     public string? WarmupPath { get; set; }
+
+    /// <summary>
+    /// The warm-up requests of each new generation (<c>GracefulRestart:Warmup:Requests</c>), in place of
+    /// the two requests of <see cref="WarmupPath"/>. Default: no requests listed.
+    /// </summary>
+    public GracefulRestartWarmupOptions Warmup { get; } = new();
 
     /// <summary>
     /// How long a stopping child may drain in-flight requests. The master sends SIGKILL to a

@@ -24,10 +24,7 @@ internal sealed class GracefulRestartOptionsValidator : IValidateOptions<Gracefu
         }
 
         CheckPositive(failures, nameof(options.StartTimeout), options.StartTimeout);
-        if (options.WarmupPath is { Length: > 0 } path && (!path.StartsWith('/') || path.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
-        {
-            failures.Add(Describe(nameof(options.WarmupPath), path, "must be a path that starts with '/' and has no spaces"));
-        }
+        Child.Warmup.WarmupOptionsCheck.Check(options, failures);
 
         CheckPositive(failures, nameof(options.ExitTimeout), options.ExitTimeout);
 

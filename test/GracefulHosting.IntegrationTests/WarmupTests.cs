@@ -97,4 +97,36 @@ public sealed class WarmupTests(ITestOutputHelper output)
 
         Assert.False(master.HasLine("Warmed up with"));
     }
+
+    [Fact]
+    public async Task WarmupRequests_ListWithHeaderFromEnvironment_SentInsteadOfTheReservedPath()
+    {
+        await using var master = MasterProcess.Start(output: output, arguments:
+        [
+            "--GracefulRestart:Warmup:Requests:0:Path=/slow?ms=1",
+            "--GracefulRestart:Warmup:Requests:0:Headers:Authorization=Bearer ${env:WARMUP_TOKEN}",
+            "--GracefulRestart:Warmup:Requests:0:Repeat=3",
+            "--GracefulRestart:Warmup:Requests:1:Path=/healthz",
+        ], environment: new Dictionary<string, string?> { ["WARMUP_TOKEN"] = "t0ken" });
+        await master.WaitForAddressAsync();
+        int pid = await master.WaitForReadyAsync(1);
+
+        master.AssertInOrder("Warmed up with 4 request(s) to /slow?ms=1, /healthz over http (status 200, 200, 200, 200)",
+            $"Child generation 1 (pid {pid}) is ready", "the listed requests must be sent before the child reports ready");
+    }
+
+    [Fact]
+    public async Task WarmupRequests_UnexpectedStatus_GenerationFailsToStartNamingTheRequest()
+    {
+        await using var master = MasterProcess.Start(output: output, arguments:
+        [
+            "--GracefulRestart:Warmup:Requests:0:Path=/healthz",
+            "--GracefulRestart:Warmup:Requests:1:Path=/missing",
+        ]);
+        await master.WaitForAddressAsync();
+
+        await master.WaitForLineAsync(@"Warm-up failed: GracefulRestart:Warmup:Requests:1 \(GET /missing\) answered 404; expected 2xx over http");
+        await master.WaitForLineAsync(@"Child generation 1 \(pid \d+\) (exited|failed to start)");
+        Assert.False(master.HasLine(@"Child generation 1 \(pid \d+\) is ready"));
+    }
 }

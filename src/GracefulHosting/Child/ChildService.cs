@@ -4,6 +4,7 @@ using System.Runtime.Versioning;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,8 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     private readonly DrainState _drain;
     private readonly LongLivedConnections _longLived;
     private readonly ChildWarmup _warmup;
+    private readonly Warmup.WarmupHooks _hooks;
+    private readonly IConfiguration _configuration;
     private readonly EndpointReloadGuard _reloadGuard;
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
@@ -41,6 +44,8 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         DrainState drain,
         LongLivedConnections longLived,
         ChildWarmup warmup,
+        Warmup.WarmupHooks hooks,
+        IConfiguration configuration,
         EndpointReloadGuard reloadGuard,
         TimeProvider time,
         IHostApplicationLifetime lifetime,
@@ -55,6 +60,8 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         _drain = drain;
         _longLived = longLived;
         _warmup = warmup;
+        _hooks = hooks;
+        _configuration = configuration;
         _reloadGuard = reloadGuard;
         _time = time;
         _lifetime = lifetime;
@@ -130,6 +137,16 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         {
             await WarmUpThenReportReadyAsync().ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (_lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Stopped while warming up: no failure, and nothing to report.
+        }
+        catch (Warmup.WarmupFailedException e)
+        {
+            Warmup.WarmupLog.Failed(_logger, e.Message);
+            Hosting.FailureExitCode.Arm();
+            _lifetime.StopApplication();
+        }
         catch (Exception e)
         {
             // Runs on the thread pool: nothing may escape. A child that cannot finish starting stops
@@ -142,8 +159,13 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
 
     private async Task WarmUpThenReportReadyAsync()
     {
-        if (_warmup.Path is { } path)
+        using var budget = new Warmup.WarmupBudget(_options.StartTimeout, Warmup.WarmupBudget.Uptime(_time), _time, _lifetime.ApplicationStopping);
+        await _hooks.RunAsync(budget).ConfigureAwait(false);
+        var requests = Warmup.WarmupRequest.Expand(Warmup.WarmupRequest.FromOptions(_options, _configuration, Environment.GetEnvironmentVariable));
+        bool checksStatus = requests.Any(r => r.ExpectedClass is not null);
+        if (requests.Count > 0)
         {
+            string path = string.Join(", ", requests.Select(r => r.Description).Distinct());
             // Kestrel has bound every endpoint by now and reports each with its scheme.
             var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             var targets = ChildWarmup.ChooseTargets(_listeners.Snapshot(), addresses);
@@ -157,7 +179,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
                 long began = _time.GetTimestamp();
                 try
                 {
-                    var result = await _warmup.RunAsync(listener, tls: scheme == "https").ConfigureAwait(false);
+                    var result = await _warmup.RunAsync(listener, tls: scheme == "https", requests, budget.Token).ConfigureAwait(false);
                     if (result.Handshake is { } handshake)
                     {
                         ChildLog.WarmupTlsHandshake(_logger, handshake.Protocol, handshake.CertificateSubject, handshake.ElapsedMs);
@@ -172,10 +194,21 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
                         ChildLog.WarmedUp(_logger, result.Statuses.Count, path, scheme, string.Join(", ", result.Statuses),
                             _time.GetElapsedTime(began).TotalMilliseconds);
                     }
+
+                    if (Warmup.WarmupRequest.Check(requests, result.Statuses) is { } failure)
+                    {
+                        throw new Warmup.WarmupFailedException($"{failure} over {scheme}");
+                    }
                 }
                 catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException
                     or System.Security.Authentication.AuthenticationException)
                 {
+                    // Requests that check their status must get it; the default ones only help.
+                    if (checksStatus && !_lifetime.ApplicationStopping.IsCancellationRequested)
+                    {
+                        throw new Warmup.WarmupFailedException($"warm-up requests to {path} over {scheme} failed: {e.Message}", e);
+                    }
+
                     ChildLog.WarmupFailed(_logger, path, scheme, e.Message);
                 }
             }

@@ -10,38 +10,25 @@ using System.Text;
 namespace GracefulHosting.Child;
 
 /// <summary>
-/// Warms a new generation up before it takes real connections: a few requests to
-/// <see cref="GracefulRestartOptions.WarmupPath"/> go through Kestrel, TLS on an HTTPS endpoint, and the
+/// Warms a new generation up before it takes real connections: the warm-up requests
+/// (<see cref="Warmup.WarmupRequest"/>) go through Kestrel, TLS on an HTTPS endpoint, and the
 /// app's whole pipeline over an in-memory connection, so the first clients do not pay for just-in-time
 /// compilation and first-use initialisation. Until it finishes, the inherited listeners accept nothing
 /// and the child does not report ready; the old generation keeps serving meanwhile.
 /// </summary>
 internal sealed class ChildWarmup
 {
-    public const int RequestCount = 2;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <param name="configuredPath">
-    /// <see cref="GracefulRestartOptions.WarmupPath"/>: <see langword="null"/> warms up with the reserved
-    /// <see cref="GracefulRestartOptions.DefaultWarmupPath"/>, the empty string turns warm-up off.
-    /// </param>
-    public ChildWarmup(string? configuredPath)
+    /// <param name="enabled">False when there is nothing to warm up: no requests and no hooks.</param>
+    public ChildWarmup(bool enabled)
     {
-        Path = configuredPath switch
-        {
-            null => GracefulRestartOptions.DefaultWarmupPath,
-            "" => null,
-            _ => configuredPath,
-        };
-        if (Path is null)
+        if (!enabled)
         {
             _done.SetResult();
         }
     }
-
-    /// <summary>The path to request, or null when warm-up is off.</summary>
-    public string? Path { get; }
 
     /// <summary>Completes when the listeners may accept real connections.</summary>
     public Task Done => _done.Task;
@@ -72,11 +59,14 @@ internal sealed class ChildWarmup
     }
 
     /// <summary>
-    /// Sends the warm-up requests through <paramref name="listener"/>, over TLS when
-    /// <paramref name="tls"/> is set, and returns the status codes seen and the TLS handshake.
+    /// Sends <paramref name="requests"/> (one entry per request to send) through <paramref name="listener"/>,
+    /// over TLS when <paramref name="tls"/> is set, and returns the status codes seen and the TLS handshake.
+    /// Requests that check their status have the whole warm-up's budget (<paramref name="cancellationToken"/>);
+    /// the others give up after a fixed time.
     /// </summary>
     [SupportedOSPlatform("linux")]
-    public async Task<WarmupResult> RunAsync(InheritedConnectionListener listener, bool tls)
+    public async Task<WarmupResult> RunAsync(InheritedConnectionListener listener, bool tls, IReadOnlyList<Warmup.WarmupRequest> requests,
+        CancellationToken cancellationToken)
     {
         var toKestrel = new Pipe();
         var fromKestrel = new Pipe();
@@ -86,7 +76,12 @@ internal sealed class ChildWarmup
             listener.EndPoint,
             new IPEndPoint(IPAddress.Loopback, 0));
 
-        using var timeout = new CancellationTokenSource(Timeout);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (requests.All(r => r.ExpectedClass is null))
+        {
+            timeout.CancelAfter(Timeout);
+        }
+
         listener.Inject(connection);
         Stream stream = new PipeStream(fromKestrel.Reader, toKestrel.Writer);
         TlsHandshake? handshake = null;
@@ -99,12 +94,12 @@ internal sealed class ChildWarmup
                 handshake = await HandshakeAsync(ssl, timeout.Token).ConfigureAwait(false);
             }
 
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(BuildRequests()), timeout.Token).ConfigureAwait(false);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(Warmup.WarmupRequest.ToHttp1(requests)), timeout.Token).ConfigureAwait(false);
             await stream.FlushAsync(timeout.Token).ConfigureAwait(false);
 
             string response = "";
             var buffer = new byte[4096];
-            while (!HasAllResponseHeads(response) && LooksLikeHttp1(response))
+            while (!HasAllResponseHeads(response, requests.Count) && LooksLikeHttp1(response))
             {
                 int read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
                 if (read == 0)
@@ -147,27 +142,15 @@ internal sealed class ChildWarmup
         return new TlsHandshake(Stopwatch.GetElapsedTime(began).TotalMilliseconds, ssl.SslProtocol.ToString(), subject);
     }
 
-    private string BuildRequests()
-    {
-        var request = new StringBuilder();
-        for (int i = 1; i <= RequestCount; i++)
-        {
-            request.Append("GET ").Append(Path).Append(" HTTP/1.1\r\nHost: localhost\r\nUser-Agent: GracefulHosting-warmup\r\n");
-            request.Append(i == RequestCount ? "Connection: close\r\n\r\n" : "\r\n");
-        }
-
-        return request.ToString();
-    }
-
     /// <summary>False once the answer cannot be HTTP/1.x, such as an HTTP/2 GOAWAY frame.</summary>
     internal static bool LooksLikeHttp1(string response) =>
         response.Length < 5 ? "HTTP/".StartsWith(response, StringComparison.Ordinal) : response.StartsWith("HTTP/", StringComparison.Ordinal);
 
     /// <summary>True once the head of the last response has arrived; the body does not matter here.</summary>
-    private static bool HasAllResponseHeads(string response)
+    private static bool HasAllResponseHeads(string response, int requestCount)
     {
         int last = response.LastIndexOf("HTTP/1.1 ", StringComparison.Ordinal);
-        return last >= 0 && ParseStatuses(response).Count >= RequestCount && response.IndexOf("\r\n\r\n", last, StringComparison.Ordinal) >= 0;
+        return last >= 0 && ParseStatuses(response).Count >= requestCount && response.IndexOf("\r\n\r\n", last, StringComparison.Ordinal) >= 0;
     }
 
     internal static IReadOnlyList<int> ParseStatuses(string response)

@@ -250,7 +250,8 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton<ChildListeners>();
         services.AddSingleton<DrainState>();
         services.AddSingleton<EndpointReloadGuard>();
-        services.AddSingleton(new ChildWarmup(options.WarmupPath));
+        services.AddSingleton(new ChildWarmup(Child.Warmup.WarmupHooks.AnyWork(options, services)));
+        services.AddSingleton<Child.Warmup.WarmupHooks>();
         services.AddSingleton<LongLivedConnections>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, LongLivedEndpointPolicy>());
         services.TryAddSingleton(TimeProvider.System);

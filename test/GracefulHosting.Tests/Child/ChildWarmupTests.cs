@@ -20,33 +20,15 @@ public class ChildWarmupTests
     }
 
     [Fact]
-    public void Path_NotSet_IsTheReservedPath()
+    public void Done_NothingToWarmUp_CompletedAtOnce()
     {
-        var warmup = new ChildWarmup(null);
-
-        Assert.Equal(GracefulRestartOptions.DefaultWarmupPath, warmup.Path);
-        Assert.False(warmup.Done.IsCompleted);
+        Assert.True(new ChildWarmup(enabled: false).Done.IsCompleted);
     }
 
     [Fact]
-    public void Path_Set_IsThatPath()
+    public void Done_Enabled_CompletesOnlyWhenFinished()
     {
-        Assert.Equal("/healthz", new ChildWarmup("/healthz").Path);
-    }
-
-    [Fact]
-    public void Done_EmptyPath_OffAndCompletedAtOnce()
-    {
-        var warmup = new ChildWarmup("");
-
-        Assert.Null(warmup.Path);
-        Assert.True(warmup.Done.IsCompleted);
-    }
-
-    [Fact]
-    public void Done_WithPath_CompletesOnlyWhenFinished()
-    {
-        var warmup = new ChildWarmup("/");
+        var warmup = new ChildWarmup(enabled: true);
         Assert.False(warmup.Done.IsCompleted);
 
         warmup.Finish();

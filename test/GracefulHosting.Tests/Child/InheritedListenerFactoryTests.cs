@@ -155,7 +155,7 @@ public sealed class InheritedListenerFactoryTests : IDisposable
     }
 
     private InheritedListenerFactory Factory(EndpointSettings? settings = null) =>
-        new(_transport, _sockets, _listeners, _drain, new ChildWarmup(""),
+        new(_transport, _sockets, _listeners, _drain, new ChildWarmup(enabled: false),
             () => settings ?? EndpointSettings.From(null, TestSettings.Hosting()));
 }
 
@@ -180,7 +180,7 @@ public sealed class InheritedListenerFactoryDrainTests : IDisposable
         var sockets = new InheritedSockets(new ChildMarker(1, 3), source);
         var drain = new DrainState();
         var transport = new RecordingTransport();
-        var factory = new InheritedListenerFactory(transport, sockets, new ChildListeners(), drain, new ChildWarmup(""),
+        var factory = new InheritedListenerFactory(transport, sockets, new ChildListeners(), drain, new ChildWarmup(enabled: false),
             () => EndpointSettings.From(null, TestSettings.Hosting()));
         var listener = await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 8080));
         drain.BeginDraining();
