@@ -230,8 +230,10 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
             return;
         }
 
-        // The master logs each socket with the URL Kestrel serves on it.
-        Send($"READY=1\nURLS={string.Join(' ', addresses)}\nSTATUS=Generation {_sockets.Marker.Generation} (pid {Environment.ProcessId}) serving on {serving}\n");
+        // The master logs each socket with the URL Kestrel serves on it, and gives this generation the
+        // ExitTimeout of its own release before it kills it.
+        long exitTimeoutUsec = (long)_options.ExitTimeout.TotalMicroseconds;
+        Send($"READY=1\nURLS={string.Join(' ', addresses)}\nEXIT_TIMEOUT_USEC={exitTimeoutUsec}\nSTATUS=Generation {_sockets.Marker.Generation} (pid {Environment.ProcessId}) serving on {serving}\n");
     }
 
     private void OnStopping()

@@ -76,6 +76,9 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>The child's last STATUS= message.</summary>
     public string? Status { get; private set; }
 
+    /// <summary>The child's own <see cref="GracefulRestartOptions.ExitTimeout"/> (EXIT_TIMEOUT_USEC= with READY=1), or null until it says.</summary>
+    public TimeSpan? ExitTimeout { get; private set; }
+
     /// <summary>The URLs the child serves, as its Kestrel reports them (URLS= with READY=1).</summary>
     public IReadOnlyList<string> Urls { get; private set; } = [];
 
@@ -258,6 +261,12 @@ internal sealed class ChildProcess : IDisposable
                     else if (line.StartsWith("STATUS=", StringComparison.Ordinal))
                     {
                         Status = line["STATUS=".Length..];
+                    }
+                    else if (line.StartsWith("EXIT_TIMEOUT_USEC=", StringComparison.Ordinal) &&
+                        long.TryParse(line.AsSpan("EXIT_TIMEOUT_USEC=".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long usec) &&
+                        usec > 0 && usec <= (long)TimeSpan.FromDays(1).TotalMicroseconds)
+                    {
+                        ExitTimeout = TimeSpan.FromMicroseconds(usec);
                     }
                     else if (line.StartsWith("URLS=", StringComparison.Ordinal))
                     {

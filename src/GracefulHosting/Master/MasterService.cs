@@ -677,17 +677,21 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
         await Task.WhenAll(exits).WaitAsync(stopping).ConfigureAwait(false);
     }
 
-    /// <summary>SIGTERM, then SIGKILL once <see cref="GracefulRestartOptions.ExitTimeout"/> has passed.</summary>
+    /// <summary>
+    /// SIGTERM, then SIGKILL once the child's <see cref="GracefulRestartOptions.ExitTimeout"/> has passed: the one
+    /// of its own release, which it reported when ready, else the master's.
+    /// </summary>
     private async Task StopChildAsync(ChildProcess child)
     {
         if (!child.HasExited)
         {
             MasterLog.ChildStopping(_logger, child.Generation, child.Pid);
             child.Terminate();
-            var finished = await Task.WhenAny(child.Exited, Task.Delay(_options.ExitTimeout, _time)).ConfigureAwait(false);
+            var exitTimeout = child.ExitTimeout ?? _options.ExitTimeout;
+            var finished = await Task.WhenAny(child.Exited, Task.Delay(exitTimeout, _time)).ConfigureAwait(false);
             if (finished != child.Exited)
             {
-                MasterLog.ChildKilled(_logger, child.Generation, child.Pid, _options.ExitTimeout);
+                MasterLog.ChildKilled(_logger, child.Generation, child.Pid, exitTimeout);
                 child.Kill();
             }
         }
