@@ -111,5 +111,9 @@ internal static partial class MasterLog
         Message = "Child generation {Generation} (pid {ChildPid}) was still starting when the master was asked to stop; it is stopped")]
     public static partial void ChildStartAbandoned(ILogger logger, int generation, int childPid);
 
-    // Next free id: 37.
+    [LoggerMessage(EventId = 37, EventName = "SocketBound", Level = LogLevel.Information,
+        Message = "Bound {Address} for {Setting}, asked by generation {Generation} (fd {Fd})")]
+    public static partial void SocketBound(ILogger logger, string address, string setting, int generation, int fd);
+
+    // Next free id: 38.
 }

@@ -239,11 +239,34 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         Assert.True(a >= 0 && b > a, $"{why ?? $"expected '{first}' before '{second}'"}. Output:\n{Output}");
     }
 
-    /// <summary>The address the master bound, from its "Listening on" log line.</summary>
+    /// <summary>
+    /// The address of the <paramref name="index"/>th socket the master bound, from its "Bound ... for
+    /// &lt;setting&gt; = '&lt;url&gt;'" line (as soon as a generation asks for it) or its "Listening on ... for
+    /// &lt;url&gt;" line (once a generation serves on it), whichever comes first.
+    /// </summary>
     public async Task<Uri> WaitForAddressAsync(int index = 0)
     {
-        var match = await WaitForLineAsync(@"Listening on (\S+) for (\w+)://", skip: index);
-        return new Uri($"{match.Groups[2].Value}://{match.Groups[1].Value}/");
+        var deadline = DateTime.UtcNow + DefaultTimeout;
+        while (true)
+        {
+            var addresses = _lines
+                .Select(l => AddressInLog().Match(l))
+                .Where(m => m.Success)
+                .Select(m => new Uri($"{m.Groups["scheme"].Value}://{m.Groups["address"].Value}/"))
+                .DistinctBy(u => u.Authority)
+                .ToList();
+            if (addresses.Count > index)
+            {
+                return addresses[index];
+            }
+
+            if (OutputEnded || DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The master named no bound address number {index}. Output:\n{Output}");
+            }
+
+            await _lineAdded.WaitAsync(TimeSpan.FromMilliseconds(200));
+        }
     }
 
     /// <summary>Waits until the given generation is ready and returns its pid.</summary>
@@ -377,6 +400,9 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             return false;
         }
     }
+
+    [GeneratedRegex(@"(?:Listening on (?<address>\S+) for (?<scheme>\w+)://|Bound (?<address>\S+) for [^=]+ = '(?<scheme>\w+)://)")]
+    private static partial Regex AddressInLog();
 
     [GeneratedRegex(@"(?:\(pid |with pid )(\d+)")]
     private static partial Regex PidInLog();

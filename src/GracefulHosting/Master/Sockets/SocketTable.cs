@@ -119,6 +119,10 @@ internal sealed class SocketTable : IDisposable
                 }
 
                 _sockets.Add(socket);
+                if (socket.Activated is null)
+                {
+                    MasterLog.SocketBound(_logger, socket.Address, request.Setting, holder, socket.Fd);
+                }
             }
 
             socket.Endpoint = request.Endpoint;
