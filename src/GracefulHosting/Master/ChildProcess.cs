@@ -28,6 +28,7 @@ internal sealed class ChildProcess : IDisposable
     private readonly TaskCompletionSource _stoppedAccepting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly Diagnostics.ChildOutput _output;
 
     private ChildProcess(int generation, Process process, Socket control, TimeProvider time, ILogger logger)
     {
@@ -36,6 +37,7 @@ internal sealed class ChildProcess : IDisposable
         _control = control;
         _time = time;
         _logger = logger;
+        _output = Diagnostics.ChildOutput.Forward(process, time);
         Pid = process.Id;
         StartedAt = time.GetTimestamp();
         Exited = WaitForExitAsync();
@@ -89,6 +91,8 @@ internal sealed class ChildProcess : IDisposable
             {
                 UseShellExecute = false,
                 WorkingDirectory = command.WorkingDirectory,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
             };
             foreach (string argument in command.Arguments)
             {
@@ -193,6 +197,7 @@ internal sealed class ChildProcess : IDisposable
     private async Task<int> WaitForExitAsync()
     {
         await _process.WaitForExitAsync().ConfigureAwait(false);
+        await _output.WaitDrainedAsync().ConfigureAwait(false);
         _stoppedAccepting.TrySetResult();
         return _process.ExitCode;
     }
