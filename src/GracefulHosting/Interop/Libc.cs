@@ -51,6 +51,12 @@ internal static partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "kill", SetLastError = true)]
     private static partial int KillProcess(int pid, int sig);
 
+    [LibraryImport(LibraryName, EntryPoint = "dup2", SetLastError = true)]
+    private static partial int Dup2Native(int oldfd, int newfd);
+
+    /// <summary>Makes <paramref name="newFd"/> a copy of <paramref name="oldFd"/> (dup2); returns 0 or errno.</summary>
+    public static int Dup2(int oldFd, int newFd) => Dup2Native(oldFd, newFd) < 0 ? Marshal.GetLastPInvokeError() : 0;
+
     [LibraryImport(LibraryName, EntryPoint = "sigaction", SetLastError = true)]
     private static unsafe partial int SigAction(int signum, byte* act, byte* oldact);
 
