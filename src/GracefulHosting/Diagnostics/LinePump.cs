@@ -24,6 +24,9 @@ internal sealed class LinePump
     private readonly object _gate;
     private readonly byte[] _buffer;
     private bool _targetFailed;
+    private long _read;
+    private long _forwarded;
+    private TaskCompletionSource _progress = NewProgress();
 
     public LinePump(Stream source, Stream target, object gate, int maxLine = DefaultMaxLine)
     {
@@ -48,8 +51,11 @@ internal sealed class LinePump
                     break;
                 }
 
+                Interlocked.Add(ref _read, read);
                 held += read;
                 held = ForwardWholeLines(held);
+                Interlocked.Add(ref _forwarded, read);
+                Interlocked.Exchange(ref _progress, NewProgress()).TrySetResult();
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
@@ -61,7 +67,35 @@ internal sealed class LinePump
         {
             Write(_buffer.AsSpan(0, held), addNewLine: true);
         }
+
+        Completed = true;
+        _progress.TrySetResult();
     }
+
+    /// <summary>True once the source has ended and everything read is written.</summary>
+    public bool Completed { get; private set; }
+
+    /// <summary>
+    /// Completes once the pump has handled the <paramref name="waiting"/> bytes that wait in the source
+    /// now, on top of what it has read: the whole lines among them are written by then.
+    /// </summary>
+    public async Task CatchUpAsync(int waiting)
+    {
+        long target = Interlocked.Read(ref _read) + waiting;
+        while (true)
+        {
+            // Taken before the check: progress made after the check completes this one.
+            var progress = Volatile.Read(ref _progress);
+            if (Completed || Interlocked.Read(ref _forwarded) >= target)
+            {
+                return;
+            }
+
+            await progress.Task.ConfigureAwait(false);
+        }
+    }
+
+    private static TaskCompletionSource NewProgress() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Writes the whole lines among the first <paramref name="held"/> bytes, or a cut line if the buffer is full; returns what is still held.</summary>
     private int ForwardWholeLines(int held)

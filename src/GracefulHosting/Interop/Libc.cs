@@ -51,6 +51,18 @@ internal static partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "kill", SetLastError = true)]
     private static partial int KillProcess(int pid, int sig);
 
+    [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
+    private static unsafe partial int IoctlInt(int fd, nuint request, int* value);
+
+    private const nuint FIONREAD = 0x541B;
+
+    /// <summary>How many bytes wait to be read on a pipe or socket (FIONREAD), or 0 if that cannot be told.</summary>
+    public static unsafe int BytesToRead(int fd)
+    {
+        int count = 0;
+        return IoctlInt(fd, FIONREAD, &count) == 0 ? count : 0;
+    }
+
     [LibraryImport(LibraryName, EntryPoint = "dup2", SetLastError = true)]
     private static partial int Dup2Native(int oldfd, int newfd);
 

@@ -224,6 +224,8 @@ internal sealed class ChildProcess : IDisposable
                             ReadyAt = _time.GetTimestamp();
                         }
 
+                        await _output.CatchUpAsync().ConfigureAwait(false);
+
                         _ready.TrySetResult();
                     }
                     else if (line == "STOPPING=1")

@@ -1,9 +1,11 @@
 using System.IO.Pipelines;
+using System.IO.Pipes;
 using System.Text;
 using GracefulHosting.Diagnostics;
 
 namespace GracefulHosting.Tests.Diagnostics;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class LinePumpTests
 {
     [Fact]
@@ -56,6 +58,32 @@ public sealed class LinePumpTests
         await new LinePump(source, new RecordingStream { Fail = true }, new object(), maxLine: 64).RunAsync();
 
         Assert.Equal(source.Length, source.Position);
+    }
+
+    [LinuxFact]
+    public async Task CatchUpAsync_LinesWaitingInThePipe_CompletesOnlyOnceTheyAreWritten()
+    {
+        using var server = new AnonymousPipeServerStream(PipeDirection.Out);
+        using var client = new AnonymousPipeClientStream(PipeDirection.In, server.ClientSafePipeHandle);
+        var target = new RecordingStream();
+        var gate = new object();
+        var pump = new LinePump(client, target, gate);
+        int fd = (int)client.SafePipeHandle.DangerousGetHandle();
+
+        Task caughtUp;
+        // Holding the gate stalls the pump's first write, as a slow master output would.
+        lock (gate)
+        {
+            _ = pump.RunAsync();
+            server.Write("child line\n"u8);
+            server.Flush();
+            caughtUp = pump.CatchUpAsync(GracefulHosting.Interop.Libc.BytesToRead(fd));
+            Assert.False(caughtUp.IsCompleted);
+        }
+
+        await caughtUp.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("child line\n", string.Concat(target.Writes));
+        await pump.CatchUpAsync(GracefulHosting.Interop.Libc.BytesToRead(fd)).WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Theory]
