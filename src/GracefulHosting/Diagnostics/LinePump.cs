@@ -24,6 +24,7 @@ internal sealed class LinePump
     private readonly object _gate;
     private readonly byte[] _buffer;
     private bool _targetFailed;
+    private volatile bool _completed;
     private long _read;
     private long _forwarded;
     private TaskCompletionSource _progress = NewProgress();
@@ -58,9 +59,9 @@ internal sealed class LinePump
                 Interlocked.Exchange(ref _progress, NewProgress()).TrySetResult();
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception)
         {
-            // The pipe broke or was closed under us: what was held is all there is.
+            // Whatever ends the read (the pipe closed under us, anything else) ends only this pump: what was held is all there is.
         }
 
         if (held > 0)
@@ -68,12 +69,12 @@ internal sealed class LinePump
             Write(_buffer.AsSpan(0, held), addNewLine: true);
         }
 
-        Completed = true;
+        _completed = true;
         _progress.TrySetResult();
     }
 
     /// <summary>True once the source has ended and everything read is written.</summary>
-    public bool Completed { get; private set; }
+    public bool Completed => _completed;
 
     /// <summary>
     /// Completes once the pump has handled the <paramref name="waiting"/> bytes that wait in the source
