@@ -164,37 +164,38 @@ public sealed class PackedPackage : IAsyncLifetime
     }
 
     /// <summary>
-    /// Makes <c>app/</c> under <paramref name="root"/> for one consumer project, with a NuGet.config
-    /// that takes GracefulHosting only from <see cref="FeedDirectory"/> and every other package from
-    /// the repository's own sources. Returns the folder.
+    /// Makes <c>app/</c> under <paramref name="root"/> for one consumer project, with the NuGet.config
+    /// the README shows for a local package (packageSourceMapping included), its folder changed to
+    /// <see cref="FeedDirectory"/>. Returns the folder.
     /// </summary>
     internal string CreateConsumerFolder(string root)
     {
         string app = Path.Combine(root, "app");
         Directory.CreateDirectory(app);
 
-        var config = XDocument.Load(Path.Combine(ExampleApp.RepositoryRoot, "NuGet.config"));
-        var sources = config.Root!.Element("packageSources") ?? throw new InvalidOperationException("NuGet.config has no packageSources");
-        var remoteKeys = sources.Elements("add").Select(e => (string)e.Attribute("key")!).ToList();
-        var afterClear = sources.Element("clear");
-        var local = new XElement("add", new XAttribute("key", "graceful-local"), new XAttribute("value", FeedDirectory));
-        if (afterClear is not null)
-        {
-            afterClear.AddAfterSelf(local);
-        }
-        else
-        {
-            sources.AddFirst(new XElement("clear"), local);
-        }
-
-        config.Root.Element("packageSourceMapping")?.Remove();
-        config.Root.Add(new XElement("packageSourceMapping",
-            new XElement("packageSource", new XAttribute("key", "graceful-local"),
-                new XElement("package", new XAttribute("pattern", "GracefulHosting"))),
-            remoteKeys.Select(key => new XElement("packageSource", new XAttribute("key", key),
-                new XElement("package", new XAttribute("pattern", "*"))))));
+        var config = ReadmeNuGetConfig();
+        string localKey = config.Root!.Element("packageSourceMapping")?.Elements("packageSource")
+            .FirstOrDefault(source => source.Elements("package").Any(p => (string?)p.Attribute("pattern") == "GracefulHosting"))
+            ?.Attribute("key")?.Value
+            ?? throw new InvalidOperationException("The README's NuGet.config maps no source to GracefulHosting");
+        var local = config.Root.Element("packageSources")?.Elements("add").SingleOrDefault(e => (string?)e.Attribute("key") == localKey)
+            ?? throw new InvalidOperationException($"The README's NuGet.config has no package source '{localKey}'");
+        local.SetAttributeValue("value", FeedDirectory);
         config.Save(Path.Combine(app, "NuGet.config"));
         return app;
+    }
+
+    /// <summary>The xml block after the <c>local-package-nuget-config</c> marker in README.md.</summary>
+    private static XDocument ReadmeNuGetConfig()
+    {
+        string readme = File.ReadAllText(Path.Combine(ExampleApp.RepositoryRoot, "README.md"));
+        var block = Regex.Match(readme, @"<!-- local-package-nuget-config\b[^>]*-->\s*```xml\n(.*?)```", RegexOptions.Singleline);
+        if (!block.Success)
+        {
+            throw new InvalidOperationException("README.md has no xml block after <!-- local-package-nuget-config -->");
+        }
+
+        return XDocument.Parse(block.Groups[1].Value);
     }
 
     public Task DisposeAsync()

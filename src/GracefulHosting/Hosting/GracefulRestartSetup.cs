@@ -195,6 +195,7 @@ internal sealed class GracefulRestartSetup
         // The master runs none of the app: no Kestrel, no middleware (both start from a hosted
         // service), no background services. Only the supervisor, and the hosted services that must run there.
         MasterServices.RemoveAppServices(services);
+        MasterLifetime.Register(services);
 
         services.AddSingleton(sp => ChildCommand.FromCurrentProcess(JournalConsole.ChildEnvironment(sp)));
         services.TryAddSingleton(TimeProvider.System);
@@ -292,7 +293,7 @@ internal sealed class GracefulRestartSetup
     /// Replaces each (unkeyed) registration of <typeparamref name="TService"/> by <paramref name="wrap"/>
     /// around the service it registered, with the same lifetime.
     /// </summary>
-    private static void Decorate<TService>(IServiceCollection services, Func<IServiceProvider, TService, TService> wrap)
+    internal static void Decorate<TService>(IServiceCollection services, Func<IServiceProvider, TService, TService> wrap)
         where TService : class
     {
         for (int i = 0; i < services.Count; i++)

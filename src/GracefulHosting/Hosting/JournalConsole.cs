@@ -18,17 +18,26 @@ internal static class JournalConsole
 {
     public const string VariableName = "GRACEFULHOSTING_JOURNAL_CONSOLE";
 
-    /// <summary>The master's part: the variables for each child, set when the master is a systemd service that logs to the console in the journal format.</summary>
+    /// <summary>The master's part: the variables for each child, set when the master is a systemd service that logs to the console in the journal format, and when its output is a journal stream (<see cref="JournalStream"/>).</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public static IReadOnlyDictionary<string, string> ChildEnvironment(IServiceProvider services)
     {
         bool journal = SystemdHelpers.IsSystemdService()
             && services.GetService<IOptions<ConsoleLoggerOptions>>()?.Value.FormatterName == ConsoleFormatterNames.Systemd;
-        return journal ? new Dictionary<string, string> { [VariableName] = "1" } : new Dictionary<string, string>();
+        var environment = new Dictionary<string, string>(JournalStream.ChildEnvironment());
+        if (journal)
+        {
+            environment[VariableName] = "1";
+        }
+
+        return environment;
     }
 
-    /// <summary>The child's part: selects the journal console format if the master asked for it, and hides the variable from the app's own subprocesses.</summary>
+    /// <summary>The child's part: opens its own journal stream and selects the journal console format if the master asked for them, and hides the variables from the app's own subprocesses.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public static void ApplyInChild(IServiceCollection services)
     {
+        JournalStream.ApplyInChild();
         if (Environment.GetEnvironmentVariable(VariableName) != "1")
         {
             return;

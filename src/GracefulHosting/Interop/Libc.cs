@@ -55,6 +55,24 @@ internal static partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "kill", SetLastError = true)]
     private static partial int KillProcess(int pid, int sig);
 
+    [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
+    private static unsafe partial int IoctlInt(int fd, nuint request, int* value);
+
+    private const nuint FIONREAD = 0x541B;
+
+    /// <summary>How many bytes wait to be read on a pipe or socket (FIONREAD), or 0 if that cannot be told.</summary>
+    public static unsafe int BytesToRead(int fd)
+    {
+        int count = 0;
+        return IoctlInt(fd, FIONREAD, &count) == 0 ? count : 0;
+    }
+
+    [LibraryImport(LibraryName, EntryPoint = "dup2", SetLastError = true)]
+    private static partial int Dup2Native(int oldfd, int newfd);
+
+    /// <summary>Makes <paramref name="newFd"/> a copy of <paramref name="oldFd"/> (dup2); returns 0 or errno.</summary>
+    public static int Dup2(int oldFd, int newFd) => Dup2Native(oldFd, newFd) < 0 ? Marshal.GetLastPInvokeError() : 0;
+
     [LibraryImport(LibraryName, EntryPoint = "sigaction", SetLastError = true)]
     private static unsafe partial int SigAction(int signum, byte* act, byte* oldact);
 

@@ -30,6 +30,7 @@ internal sealed class ChildProcess : IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly SocketHandler _sockets;
+    private readonly Diagnostics.ChildOutput _output;
 
     private ChildProcess(int generation, Process process, Socket control, SocketHandler sockets, TimeProvider time, ILogger logger)
     {
@@ -39,6 +40,7 @@ internal sealed class ChildProcess : IDisposable
         _sockets = sockets;
         _time = time;
         _logger = logger;
+        _output = Diagnostics.ChildOutput.Forward(process, time);
         Pid = process.Id;
         StartedAt = time.GetTimestamp();
         StartedUtc = time.GetUtcNow();
@@ -115,6 +117,8 @@ internal sealed class ChildProcess : IDisposable
             {
                 UseShellExecute = false,
                 WorkingDirectory = command.WorkingDirectory,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
             };
             foreach (string argument in command.Arguments)
             {
@@ -219,6 +223,7 @@ internal sealed class ChildProcess : IDisposable
     private async Task<int> WaitForExitAsync()
     {
         await _process.WaitForExitAsync().ConfigureAwait(false);
+        await _output.WaitDrainedAsync().ConfigureAwait(false);
         _stoppedAccepting.TrySetResult();
         return _process.ExitCode;
     }
@@ -243,16 +248,12 @@ internal sealed class ChildProcess : IDisposable
                     continue;
                 }
 
+                bool ready = false;
                 foreach (string line in packet.Split('\n', StringSplitOptions.RemoveEmptyEntries))
                 {
                     if (line == "READY=1")
                     {
-                        if (ReadyAt == 0)
-                        {
-                            ReadyAt = _time.GetTimestamp();
-                        }
-
-                        _ready.TrySetResult();
+                        ready = true;
                     }
                     else if (line == "STOPPING=1")
                     {
@@ -272,6 +273,18 @@ internal sealed class ChildProcess : IDisposable
                     {
                         Urls = line["URLS=".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
                     }
+                }
+
+                // After the whole packet: what came with READY=1 (URLS=, EXIT_TIMEOUT_USEC=) is known by then.
+                if (ready)
+                {
+                    if (ReadyAt == 0)
+                    {
+                        ReadyAt = _time.GetTimestamp();
+                    }
+
+                    await _output.CatchUpAsync().ConfigureAwait(false);
+                    _ready.TrySetResult();
                 }
             }
         }

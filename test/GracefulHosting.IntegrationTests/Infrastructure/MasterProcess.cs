@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Xunit.Abstractions;
@@ -15,7 +14,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
     private readonly Process _process;
-    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly List<string> _lines = [];
     private readonly SemaphoreSlim _lineAdded = new(0);
     private readonly HashSet<int> _knownPids = [];
     private readonly Lock _lock = new();
@@ -46,9 +45,9 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     /// <summary>The control socket this process's master listens on, when the test did not name one.</summary>
     public string? ControlSocket => _controlFolder is null ? null : Path.Combine(_controlFolder, "control.sock");
 
-    public IReadOnlyCollection<string> Lines => _lines.ToArray();
+    public IReadOnlyCollection<string> Lines => LinesFrom(0);
 
-    public string Output => string.Join('\n', _lines);
+    public string Output => string.Join('\n', Lines);
 
     public bool HasExited => _process.HasExited;
 
@@ -146,10 +145,10 @@ internal sealed partial class MasterProcess : IAsyncDisposable
             return;
         }
 
-        _lines.Enqueue(line);
-        foreach (Match match in PidInLog().Matches(line))
+        lock (_lock)
         {
-            lock (_lock)
+            _lines.Add(line);
+            foreach (Match match in PidInLog().Matches(line))
             {
                 _knownPids.Add(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
             }
@@ -175,14 +174,22 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     {
         var regex = new Regex(pattern);
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
+        // Each line is matched once, so waiting through a long log costs no more than reading it.
+        int scanned = 0;
+        int found = 0;
         while (true)
         {
             // Read before the lines: once the output has ended, the lines read after it are all there will be.
             bool ended = OutputEnded;
-            var matches = _lines.Select(l => regex.Match(l)).Where(m => m.Success).Skip(skip).ToList();
-            if (matches.Count > 0)
+            var fresh = LinesFrom(scanned);
+            scanned += fresh.Count;
+            foreach (string line in fresh)
             {
-                return matches[0];
+                var match = regex.Match(line);
+                if (match.Success && found++ == skip)
+                {
+                    return match;
+                }
             }
 
             if (ended)
@@ -201,7 +208,16 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         }
     }
 
-    public bool HasLine(string pattern) => _lines.Any(l => Regex.IsMatch(l, pattern));
+    public bool HasLine(string pattern) => Lines.Any(l => Regex.IsMatch(l, pattern));
+
+    /// <summary>The lines after the first <paramref name="start"/>.</summary>
+    private List<string> LinesFrom(int start)
+    {
+        lock (_lock)
+        {
+            return _lines.GetRange(start, _lines.Count - start);
+        }
+    }
 
     /// <summary>
     /// Runs the app in <paramref name="appDirectory"/> as a command for this master (<c>--graceful reload</c>,
@@ -233,7 +249,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
     /// </summary>
     public void AssertInOrder(string first, string second, string? why = null)
     {
-        var lines = _lines.ToList();
+        var lines = LinesFrom(0);
         int a = lines.FindIndex(l => l.Contains(first, StringComparison.Ordinal));
         int b = lines.FindIndex(l => l.Contains(second, StringComparison.Ordinal));
         Assert.True(a >= 0 && b > a, $"{why ?? $"expected '{first}' before '{second}'"}. Output:\n{Output}");
@@ -249,7 +265,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + DefaultTimeout;
         while (true)
         {
-            var addresses = _lines
+            var addresses = Lines
                 .Select(l => AddressInLog().Match(l))
                 .Where(m => m.Success)
                 .Select(m => new Uri($"{m.Groups["scheme"].Value}://{m.Groups["address"].Value}/"))
@@ -348,7 +364,7 @@ internal sealed partial class MasterProcess : IAsyncDisposable
 
         try
         {
-            _output.WriteLine($"---- log of process {Pid} ({_lines.Count} lines) ----");
+            _output.WriteLine($"---- log of process {Pid} ({Lines.Count} lines) ----");
             _output.WriteLine(Output);
         }
         catch (InvalidOperationException)

@@ -58,6 +58,13 @@ const string release = "first";
 #endif
 
 var app = builder.Build();
+if (builder.Configuration["flood-gate"] is { } gate)
+{
+    var flood = LogFlood.Start(gate, builder.Configuration.GetValue("flood-lines", 10_000), builder.Configuration.GetValue("flood-length", 300));
+    // A stopping generation stays until its burst is written, so that several generations write at once.
+    app.Lifetime.ApplicationStopping.Register(() => flood.Wait());
+}
+
 app.MapGet("/", (HttpContext context) => $"Hello from {setup} ({release} release) on {context.Connection.LocalIpAddress?.ToString() ?? "a Unix socket"}, pid={Environment.ProcessId}\n");
 
 if (setup == "run-url")

@@ -1,0 +1,169 @@
+namespace GracefulHosting.Diagnostics;
+
+/// <summary>
+/// Copies what a child writes to one of its output pipes onto the master's own output, whole lines
+/// at a time, so that a line of one process is never cut by another's.
+/// </summary>
+/// <remarks>
+/// Each batch of whole lines goes to <c>target</c> in one write, under <c>gate</c>, the lock that the
+/// master's own console writer takes for each of its writes: within the master nothing interleaves,
+/// and no other process writes to the master's output any more. Memory stays bounded: a line longer
+/// than <c>maxLine</c> bytes is cut there (on a UTF-8 character boundary) and ends with a newline. A
+/// partial last line is written, with a newline, when the pipe ends. A failing target never stops the
+/// reading, so a child never blocks on a full pipe because the master's output went away.
+/// </remarks>
+internal sealed class LinePump
+{
+    /// <summary>The longest line forwarded whole, in bytes; longer lines are cut. journald's own limit is 48 KiB.</summary>
+    public const int DefaultMaxLine = 48 * 1024;
+
+    private static readonly byte[] NewLine = "\n"u8.ToArray();
+
+    private readonly Stream _source;
+    private readonly Stream _target;
+    private readonly object _gate;
+    private readonly byte[] _buffer;
+    private bool _targetFailed;
+    private volatile bool _completed;
+    private long _read;
+    private long _forwarded;
+    private TaskCompletionSource _progress = NewProgress();
+
+    public LinePump(Stream source, Stream target, object gate, int maxLine = DefaultMaxLine)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLine, 4);
+        _source = source;
+        _target = target;
+        _gate = gate;
+        _buffer = new byte[maxLine];
+    }
+
+    /// <summary>Forwards until the source ends (every writer closed it) or fails; never throws.</summary>
+    public async Task RunAsync()
+    {
+        int held = 0;
+        try
+        {
+            while (true)
+            {
+                int read = await _source.ReadAsync(_buffer.AsMemory(held)).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                Interlocked.Add(ref _read, read);
+                held += read;
+                held = ForwardWholeLines(held);
+                Interlocked.Add(ref _forwarded, read);
+                Interlocked.Exchange(ref _progress, NewProgress()).TrySetResult();
+            }
+        }
+        catch (Exception)
+        {
+            // Whatever ends the read (the pipe closed under us, anything else) ends only this pump: what was held is all there is.
+        }
+
+        if (held > 0)
+        {
+            Write(_buffer.AsSpan(0, held), addNewLine: true);
+        }
+
+        _completed = true;
+        _progress.TrySetResult();
+    }
+
+    /// <summary>True once the source has ended and everything read is written.</summary>
+    public bool Completed => _completed;
+
+    /// <summary>
+    /// Completes once the pump has handled the <paramref name="waiting"/> bytes that wait in the source
+    /// now, on top of what it has read: the whole lines among them are written by then.
+    /// </summary>
+    public async Task CatchUpAsync(int waiting)
+    {
+        long target = Interlocked.Read(ref _read) + waiting;
+        while (true)
+        {
+            // Taken before the check: progress made after the check completes this one.
+            var progress = Volatile.Read(ref _progress);
+            if (Completed || Interlocked.Read(ref _forwarded) >= target)
+            {
+                return;
+            }
+
+            await progress.Task.ConfigureAwait(false);
+        }
+    }
+
+    private static TaskCompletionSource NewProgress() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Writes the whole lines among the first <paramref name="held"/> bytes, or a cut line if the buffer is full; returns what is still held.</summary>
+    private int ForwardWholeLines(int held)
+    {
+        int end = _buffer.AsSpan(0, held).LastIndexOf((byte)'\n') + 1;
+        bool cut = false;
+        if (end == 0)
+        {
+            if (held < _buffer.Length)
+            {
+                return held;
+            }
+
+            end = Utf8Boundary(_buffer.AsSpan(0, held));
+            cut = true;
+        }
+
+        Write(_buffer.AsSpan(0, end), addNewLine: cut);
+        _buffer.AsSpan(end, held - end).CopyTo(_buffer);
+        return held - end;
+    }
+
+    /// <summary>The largest length not above <paramref name="bytes"/>' length that does not end inside a UTF-8 sequence.</summary>
+    internal static int Utf8Boundary(ReadOnlySpan<byte> bytes)
+    {
+        int end = bytes.Length;
+        // Back over at most three continuation bytes (10xxxxxx) to the start of the last character.
+        for (int back = 0; back < 4 && end - back - 1 >= 0; back++)
+        {
+            byte b = bytes[end - back - 1];
+            if ((b & 0xC0) == 0x80)
+            {
+                continue;
+            }
+
+            int length = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+            return back + 1 >= length ? end : end - back - 1;
+        }
+
+        // Not UTF-8: cut anywhere.
+        return end;
+    }
+
+    private void Write(ReadOnlySpan<byte> bytes, bool addNewLine)
+    {
+        if (_targetFailed)
+        {
+            return;
+        }
+
+        try
+        {
+            lock (_gate)
+            {
+                _target.Write(bytes);
+                if (addNewLine)
+                {
+                    _target.Write(NewLine);
+                }
+
+                _target.Flush();
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
+        {
+            // The master's output is gone: there is nowhere left to write these lines, or to log that.
+            _targetFailed = true;
+        }
+    }
+}
