@@ -18,6 +18,7 @@ internal sealed class ServiceNotifier : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private ITimer? _watchdog;
+    private bool _stopping;
 
     public ServiceNotifier(ISystemdNotifier notifier, TimeProvider time, ILogger? logger = null)
     {
@@ -56,14 +57,27 @@ internal sealed class ServiceNotifier : IDisposable
         _watchdog = _time.CreateTimer(_ => Send("WATCHDOG=1"), null, TimeSpan.Zero, period);
     }
 
-    public void Ready(string status) => Send($"READY=1\nSTATUS={status}");
+    public void Ready(string status) => SendUnlessStopping($"READY=1\nSTATUS={status}");
 
     public void Reloading(string status) =>
-        Send($"RELOADING=1\nMONOTONIC_USEC={MonotonicMicroseconds().ToString(CultureInfo.InvariantCulture)}\nSTATUS={status}");
+        SendUnlessStopping($"RELOADING=1\nMONOTONIC_USEC={MonotonicMicroseconds().ToString(CultureInfo.InvariantCulture)}\nSTATUS={status}");
 
-    public void Status(string status) => Send($"STATUS={status}");
+    public void Status(string status) => SendUnlessStopping($"STATUS={status}");
 
-    public void Stopping(string status) => Send($"STOPPING=1\nSTATUS={status}");
+    /// <summary>Says the service stops; nothing but watchdog pings follows it, so no restart that ends meanwhile looks like a start.</summary>
+    public void Stopping(string status)
+    {
+        Volatile.Write(ref _stopping, true);
+        Send($"STOPPING=1\nSTATUS={status}");
+    }
+
+    private void SendUnlessStopping(string message)
+    {
+        if (!Volatile.Read(ref _stopping))
+        {
+            Send(message);
+        }
+    }
 
     /// <summary>CLOCK_MONOTONIC in microseconds; .NET's timestamp on Linux is that clock.</summary>
     internal static long MonotonicMicroseconds() =>
