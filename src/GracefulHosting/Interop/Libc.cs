@@ -197,6 +197,15 @@ internal static partial class Libc
         return SigAction(signal, defaults, null) == 0;
     }
 
+    /// <summary>Sets <paramref name="signal"/> to be ignored (SIG_IGN); returns errno, 0 on success.</summary>
+    public static unsafe int Ignore(int signal)
+    {
+        byte* ignore = stackalloc byte[SigActionSize];
+        new Span<byte>(ignore, SigActionSize).Clear();
+        *(nint*)ignore = SIG_IGN;
+        return SigAction(signal, ignore, null) == -1 ? Marshal.GetLastPInvokeError() : 0;
+    }
+
     /// <summary>The absolute path of <paramref name="path"/> with every symbolic link resolved, or null if it does not exist.</summary>
     public static unsafe string? RealPath(string path)
     {

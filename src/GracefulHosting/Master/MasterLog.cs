@@ -115,5 +115,9 @@ internal static partial class MasterLog
         Message = "Bound {Address} for {Setting}, asked by generation {Generation} (fd {Fd})")]
     public static partial void SocketBound(ILogger logger, string address, string setting, int generation, int fd);
 
-    // Next free id: 38.
+    [LoggerMessage(EventId = 38, EventName = "RestartIgnoredWhileStopping", Level = LogLevel.Information,
+        Message = "Restart requested ({Source}) while the master stops; ignored")]
+    public static partial void RestartIgnoredWhileStopping(ILogger logger, string source);
+
+    // Next free id: 39.
 }

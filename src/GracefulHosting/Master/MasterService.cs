@@ -233,6 +233,12 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
     {
         try
         {
+            if (_stopping.IsCancellationRequested)
+            {
+                MasterLog.RestartIgnoredWhileStopping(_logger, source ?? _options.RestartSignal);
+                return;
+            }
+
             bool written;
             lock (_requestLock)
             {
@@ -262,8 +268,8 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
         _stopping.Cancel();
         _controlSocket?.Dispose();
         _controlSocket = null;
-        _restartSignal?.Dispose();
-        _restartSignal = null;
+        // The restart signal stays registered while the master stops (RequestRestart ignores it then):
+        // disposing the registration would give it back its default action, which ends the process.
 
         try
         {
@@ -702,7 +708,14 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
 
     public void Dispose()
     {
-        _restartSignal?.Dispose();
+        if (_restartSignal is not null)
+        {
+            _restartSignal.Dispose();
+            // Until the process exits, the restart signal is ignored rather than fatal.
+            RestartSignals.TryParse(_options.RestartSignal, out int signal);
+            Interop.Libc.Ignore(signal);
+        }
+
         _table?.Dispose();
         _notifier.Dispose();
         _stopping.Dispose();

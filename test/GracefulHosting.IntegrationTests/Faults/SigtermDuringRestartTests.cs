@@ -65,4 +65,31 @@ public sealed class SigtermDuringRestartTests(ITestOutputHelper output)
         Assert.True(master.HasLine($@"Child generation 2 \(pid {newPid}\) exited: exit code 0"), master.Output);
         Faulty.AssertNothingLeft(master, [oldPid, newPid], address.Port);
     }
+
+    /// <remarks>
+    /// A logrotate <c>kill -HUP</c>, or a deploy racing a shutdown: the restart signal arrives while the
+    /// master stops and a slow request still drains. It must be ignored, not end the master with the
+    /// signal's default action (exit code 129) and orphan its child.
+    /// </remarks>
+    [Fact]
+    public async Task Sighup_WhileMasterStops_IgnoredMasterExitsZeroNothingLeft()
+    {
+        await using var master = MasterProcess.Start(output: output);
+        var address = await master.WaitForAddressAsync();
+        int child = await master.WaitForReadyAsync(1);
+        using var slowClient = new KeepAliveClient(Faulty.EndPoint(address));
+        await slowClient.ConnectAndWaitUntilAcceptedAsync(child, TimeSpan.FromSeconds(15));
+        var slow = slowClient.GetAsync("/slow?ms=6000", CancellationToken.None);
+
+        master.Signal(Native.SIGTERM);
+        await master.WaitForLineAsync($@"child#1 pid {child} \S+: Stopping: no new connections");
+        master.Signal(Native.SIGHUP);
+
+        Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the master did not exit");
+        Assert.Equal(0, master.ExitCode);
+        var (slowStatus, slowBody, _) = await slow;
+        Assert.Equal((200, child), (slowStatus, Http.ParsePid(slowBody)));
+        Assert.True(master.HasLine("Master stopped"), master.Output);
+        Faulty.AssertNothingLeft(master, [child], address.Port);
+    }
 }
