@@ -22,6 +22,8 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
     private readonly DrainState _drain;
     private readonly ChildWarmup _warmup;
     private readonly Lazy<EndpointSettings> _settings;
+    // How often each endpoint was asked for, to tell apart entries that ask for the same one (port 0).
+    private readonly Dictionary<string, int> _asked = [];
 
     /// <param name="inner">Kestrel's own transport, which serves on the descriptors.</param>
     /// <param name="sockets">Where the sockets come from.</param>
@@ -60,7 +62,14 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
         }
 
         var settings = _settings.Value;
-        var socket = await _sockets.TakeAsync(new SocketRequest(text, settings.NameOf(text), settings.Describe(text)), cancellationToken)
+        int occurrence;
+        lock (_asked)
+        {
+            occurrence = _asked.TryGetValue(text, out int count) ? count : 0;
+            _asked[text] = occurrence + 1;
+        }
+
+        var socket = await _sockets.TakeAsync(new SocketRequest(text, settings.NameOf(text, occurrence), settings.Describe(text, occurrence)), cancellationToken)
             .ConfigureAwait(false);
         var handle = new FileHandleEndPoint((ulong)socket.Fd,
             endpoint is IPEndPoint ? FileHandleType.Tcp : (endpoint as FileHandleEndPoint)?.FileHandleType ?? FileHandleType.Auto);

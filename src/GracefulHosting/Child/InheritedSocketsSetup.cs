@@ -10,7 +10,7 @@ namespace GracefulHosting.Child;
 
 /// <summary>
 /// Runs before the web host starts Kestrel (every <c>StartingAsync</c> runs before any hosted service's
-/// <c>StartAsync</c>). Under socket activation, when the app names no URLs and no endpoints of its own,
+/// <c>StartAsync</c>), and checks that Kestrel accepts the app's endpoints. Under socket activation, when the app names no URLs and no endpoints of its own,
 /// it gives the server the URLs of systemd's sockets in place of Kestrel's default, as a plain run
 /// under systemd would need them.
 /// </summary>
@@ -41,19 +41,20 @@ internal sealed class InheritedSocketsSetup : IHostedLifecycleService
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         var addresses = _server.Features.Get<IServerAddressesFeature>();
-        if (_systemdUrls.Count == 0 || addresses is null || addresses.Addresses.IsReadOnly ||
-            HostingAddresses.Resolve(addresses, _configuration).Urls.Count > 0 ||
-            !await _probe.UsesHostingUrlsAsync(cancellationToken).ConfigureAwait(false))
+        if (_systemdUrls.Count > 0 && addresses is not null && !addresses.Addresses.IsReadOnly &&
+            HostingAddresses.Resolve(addresses, _configuration).Urls.Count == 0 &&
+            await _probe.UsesHostingUrlsAsync(cancellationToken).ConfigureAwait(false))
         {
-            return;
+            foreach (string url in _systemdUrls)
+            {
+                addresses.Addresses.Add(url);
+            }
+
+            EndpointLog.SystemdSocketsAsUrls(_logger, string.Join(", ", _systemdUrls));
         }
 
-        foreach (string url in _systemdUrls)
-        {
-            addresses.Addresses.Add(url);
-        }
-
-        EndpointLog.SystemdSocketsAsUrls(_logger, string.Join(", ", _systemdUrls));
+        // Endpoints Kestrel rejects fail here, naming their settings, before any socket is asked for.
+        await _probe.CheckAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -38,24 +38,26 @@ internal sealed class EndpointSettings
     }
 
     /// <summary>Says which setting asked for <paramref name="endpoint"/> (text of <see cref="EndpointText"/>).</summary>
-    public string Describe(string endpoint)
-    {
-        foreach (var entry in _entries)
-        {
-            if (RequestsOf(entry.Url).Contains(endpoint))
-            {
-                return $"{entry.Setting} = '{entry.Url}'";
-            }
-        }
-
-        return _entries.Count == 0 && endpoint is ("127.0.0.1:5000" or "[::1]:5000")
-            ? "Kestrel's default http://localhost:5000"
-            : "an endpoint set in code";
-    }
+    public string Describe(string endpoint, int occurrence = 0) =>
+        Find(endpoint, occurrence) is { } entry
+            ? $"{entry.Setting} = '{entry.Url}'"
+            : _entries.Count == 0 && endpoint is ("127.0.0.1:5000" or "[::1]:5000")
+                ? "Kestrel's default http://localhost:5000"
+                : "an endpoint set in code";
 
     /// <summary>The name of the <c>Kestrel:Endpoints</c> entry that asks for <paramref name="endpoint"/>, or null.</summary>
-    public string? NameOf(string endpoint) =>
-        _entries.FirstOrDefault(e => e.Name is not null && RequestsOf(e.Url).Contains(endpoint))?.Name;
+    public string? NameOf(string endpoint, int occurrence = 0) => Find(endpoint, occurrence)?.Name;
+
+    /// <summary>
+    /// The setting behind the <paramref name="occurrence"/>th request (0-based) of <paramref name="endpoint"/>:
+    /// two entries can ask for the same endpoint (two URLs with port 0), and Kestrel binds them in order.
+    /// The last match when there are fewer; null when none matches.
+    /// </summary>
+    private Entry? Find(string endpoint, int occurrence)
+    {
+        var matching = _entries.Where(e => RequestsOf(e.Url).Contains(endpoint)).ToList();
+        return matching.Count == 0 ? null : matching[Math.Min(occurrence, matching.Count - 1)];
+    }
 
     /// <summary>The settings whose value occurs in <paramref name="message"/>, else every setting.</summary>
     public string DescribeAll(string message)

@@ -41,6 +41,31 @@ internal sealed class KestrelEndpointProbe
         HostingAddresses.Resolve(_services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>(), _configuration);
 
     /// <summary>
+    /// Starts the app's Kestrel once over a transport that binds nothing, so that endpoints Kestrel rejects
+    /// (an invalid URL, a scheme it does not serve, a dynamic port on <c>localhost</c>) fail before any
+    /// socket is asked for, with Kestrel's own message and the settings that name the endpoints.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Kestrel cannot start with these endpoints.</exception>
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        var hosting = GetHostingAddresses();
+        IConfiguration? kestrel = null;
+        try
+        {
+            await RunCoreAsync(NullLoggerFactory.Instance, hosting, options =>
+            {
+                kestrel = options.ConfigurationLoader?.Configuration;
+                return endpoint => endpoint;
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            throw new InvalidOperationException(
+                $"Kestrel cannot start with the app's endpoints ({EndpointSettings.From(kestrel, hosting).DescribeAll(e.Message)}): {e.Message}", e);
+        }
+    }
+
+    /// <summary>
     /// True when Kestrel would serve the hosting URLs, that is when neither code nor <c>Kestrel:Endpoints</c>
     /// name endpoints (or <c>PreferHostingUrls</c> is set). Kestrel is asked with a URL no app uses, and
     /// with its log silenced, since the warning that it overrides such a URL would mislead.
@@ -59,7 +84,7 @@ internal sealed class KestrelEndpointProbe
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            // The real run reports what is wrong with the configuration.
+            // CheckAsync reports what is wrong with the configuration.
         }
 
         return asked;
