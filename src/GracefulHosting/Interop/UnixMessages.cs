@@ -123,7 +123,7 @@ internal static partial class UnixMessages
     }
 
     /// <summary>
-    /// Receives one message into <paramref name="buffer"/>, blocking until one arrives. Returns its length
+    /// Receives one message into <paramref name="buffer"/>, waiting until one arrives. Returns its length
     /// (0 when the peer closed), or -errno. A descriptor that came with it is returned in
     /// <paramref name="receivedFd"/> (close-on-exec), else -1. A message or descriptor list that did not
     /// fit returns -EMSGSIZE, with any descriptor that came closed.
@@ -143,7 +143,8 @@ internal static partial class UnixMessages
                 if (read < 0)
                 {
                     int error = Marshal.GetLastPInvokeError();
-                    if (error == EINTR)
+                    // A descriptor may come non-blocking (its flags are shared with whoever made it): wait for input.
+                    if (error == EINTR || (error == EAGAIN && WaitReadable(socketFd)))
                     {
                         continue;
                     }
@@ -192,6 +193,17 @@ internal static partial class UnixMessages
 
     /// <summary>Shuts both directions of a socket down, which wakes a thread blocked in <see cref="Receive"/>.</summary>
     public static int Shutdown(int socketFd) => shutdown(socketFd, SHUT_RDWR) == -1 ? Marshal.GetLastPInvokeError() : 0;
+
+    private static unsafe bool WaitReadable(int fd)
+    {
+        var descriptor = new PollDescriptor { Fd = fd, Events = 1 }; // POLLIN
+        int ready;
+        while ((ready = poll(&descriptor, 1, -1)) < 0 && Marshal.GetLastPInvokeError() == EINTR)
+        {
+        }
+
+        return ready > 0;
+    }
 
     private static unsafe bool WaitWritable(int fd, int timeoutMs)
     {
