@@ -42,7 +42,16 @@ internal sealed class ChildOutput
             Pipe(process.StandardOutput.BaseStream, StandardOutput.Value, gate),
             Pipe(process.StandardError.BaseStream, StandardError.Value, gate),
         };
-        return new ChildOutput(Task.WhenAll(pipes.Select(p => p.Pump.RunAsync())), pipes, time);
+        return new ChildOutput(Task.WhenAll(
+            RunThenCloseAsync(pipes[0].Pump, process.StandardOutput.BaseStream),
+            RunThenCloseAsync(pipes[1].Pump, process.StandardError.BaseStream)), pipes, time);
+    }
+
+    /// <summary>Forwards until the child's end of the pipe is closed, then closes ours, so a master that runs for years holds no pipe per child.</summary>
+    private static async Task RunThenCloseAsync(LinePump pump, Stream source)
+    {
+        await pump.RunAsync().ConfigureAwait(false);
+        await source.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>

@@ -23,6 +23,7 @@ internal sealed class LinePump
     private readonly Stream _target;
     private readonly object _gate;
     private readonly byte[] _buffer;
+    private readonly int _maxLine;
     private bool _targetFailed;
     private volatile bool _completed;
     private long _read;
@@ -35,7 +36,9 @@ internal sealed class LinePump
         _source = source;
         _target = target;
         _gate = gate;
-        _buffer = new byte[maxLine];
+        // Pooled: a master that starts a child a second for months must not leave a buffer per child behind.
+        _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(maxLine);
+        _maxLine = maxLine;
     }
 
     /// <summary>Forwards until the source ends (every writer closed it) or fails; never throws.</summary>
@@ -46,7 +49,7 @@ internal sealed class LinePump
         {
             while (true)
             {
-                int read = await _source.ReadAsync(_buffer.AsMemory(held)).ConfigureAwait(false);
+                int read = await _source.ReadAsync(_buffer.AsMemory(held, _maxLine - held)).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
@@ -69,6 +72,7 @@ internal sealed class LinePump
             Write(_buffer.AsSpan(0, held), addNewLine: true);
         }
 
+        System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
         _completed = true;
         _progress.TrySetResult();
     }
@@ -105,7 +109,7 @@ internal sealed class LinePump
         bool cut = false;
         if (end == 0)
         {
-            if (held < _buffer.Length)
+            if (held < _maxLine)
             {
                 return held;
             }

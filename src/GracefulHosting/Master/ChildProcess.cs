@@ -230,7 +230,8 @@ internal sealed class ChildProcess : IDisposable
 
     private async Task ReadControlAsync()
     {
-        var buffer = new byte[64 * 1024];
+        // Pooled, as every child has one: a master that restarts often must not leave one behind per child.
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
             while (true)
@@ -292,6 +293,10 @@ internal sealed class ChildProcess : IDisposable
         {
             // Whatever ends the read (the child's exit, our Dispose, anything else) ends only this loop.
             MasterLog.ControlChannelClosed(_logger, Generation, Pid, e.Message);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
