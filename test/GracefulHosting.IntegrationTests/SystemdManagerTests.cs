@@ -83,9 +83,10 @@ public sealed class SystemdManagerTests(HelloGracefulUnderSystemd fixture, ITest
         UnitProperties failed;
         try
         {
-            // A deploy that broke the configuration: the next generation cannot start, and whoever
-            // deployed learns it: systemctl reload fails, and the journal says why.
-            await File.WriteAllTextAsync(fixture.AppSettings, "{ broken");
+            // A deploy whose build fails at start-up: the next generation cannot start, and whoever
+            // deployed learns it: systemctl reload fails, and the journal says why. (A file that is not
+            // even JSON fails the reload as well, earlier: the reload command is that build too.)
+            Faults.Faulty.SetHelloOption(fixture.AppDirectory, "ThrowOnStartup", System.Text.Json.Nodes.JsonValue.Create(true));
             var (exitCode, reloadOutput) = await Manager.SystemctlAsync("reload", HelloGracefulUnits.Service);
             Assert.True(exitCode != 0, $"systemctl reload must fail for a rolled-back reload: {reloadOutput}");
             failed = await Manager.WaitForAsync(HelloGracefulUnits.Service, ["ActiveState", "MainPID", "StatusText"],

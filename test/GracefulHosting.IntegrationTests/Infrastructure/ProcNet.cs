@@ -13,7 +13,8 @@ internal static class ProcNet
 
     /// <summary>
     /// Socket inode → path, for every listening Unix domain socket with a path the process holds, except
-    /// the diagnostics socket each .NET process opens for itself.
+    /// the diagnostics socket each .NET process opens for itself and the control socket
+    /// <see cref="MasterProcess"/> gives each master (in a <c>gh-control-</c> folder), which serves no app.
     /// </summary>
     public static Dictionary<string, string> ListeningUnixSockets(int pid)
     {
@@ -23,7 +24,8 @@ internal static class ProcNet
         {
             var fields = line.Split(' ', 8, StringSplitOptions.RemoveEmptyEntries);
             if (fields.Length > 7 && (int.Parse(fields[3], NumberStyles.HexNumber, CultureInfo.InvariantCulture) & UnixListening) != 0 &&
-                !Path.GetFileName(fields[7]).StartsWith("dotnet-diagnostic-", StringComparison.Ordinal))
+                !Path.GetFileName(fields[7]).StartsWith("dotnet-diagnostic-", StringComparison.Ordinal) &&
+                !fields[7].Contains("/gh-control-", StringComparison.Ordinal))
             {
                 listening[fields[6]] = fields[7];
             }

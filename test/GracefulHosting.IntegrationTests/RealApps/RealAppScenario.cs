@@ -9,7 +9,7 @@ internal static class RealAppScenario
     /// <summary>The pid of the master, from its own start-up line (it differs from the started pid under a launcher).</summary>
     public static async Task<int> MasterPidAsync(MasterProcess master)
     {
-        var match = await master.WaitForLineAsync(@"Graceful restart master (\d+) owns");
+        var match = await master.WaitForLineAsync(@"Graceful restart master (\d+) starting");
         return int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
