@@ -60,7 +60,7 @@ internal sealed class ChildOutput
     /// </summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public Task CatchUpAsync() => Task.WhenAny(
-        Task.WhenAll(_pipes.Select(p => p.Pump.CatchUpAsync(Interop.Libc.BytesToRead(p.Fd)))),
+        Task.WhenAll(_pipes.Select(p => p.Pump.CatchUpAsync(() => Interop.Libc.BytesToRead(p.Fd)))),
         Task.Delay(CatchUpTimeout, _time));
 
     private static (LinePump Pump, int Fd) Pipe(Stream source, Stream target, object gate) =>

@@ -77,16 +77,22 @@ internal sealed class LinePump
         _progress.TrySetResult();
     }
 
+    /// <summary>How many bytes the pump has read and handled (written, or held as the start of a line).</summary>
+    public long Forwarded => Interlocked.Read(ref _forwarded);
+
     /// <summary>True once the source has ended and everything read is written.</summary>
     public bool Completed => _completed;
 
     /// <summary>
-    /// Completes once the pump has handled the <paramref name="waiting"/> bytes that wait in the source
-    /// now, on top of what it has read: the whole lines among them are written by then.
+    /// Completes once the pump has handled what it has read so far and the bytes that
+    /// <paramref name="waiting"/> says wait in the source: the whole lines among them are written by then.
     /// </summary>
-    public async Task CatchUpAsync(int waiting)
+    public async Task CatchUpAsync(Func<int> waiting)
     {
-        long target = Interlocked.Read(ref _read) + waiting;
+        // What was read first, then what waits: a read between the two is then counted once, never twice
+        // (counted twice, the target could never be reached).
+        long target = Interlocked.Read(ref _read);
+        target += waiting();
         while (true)
         {
             // Taken before the check: progress made after the check completes this one.

@@ -70,20 +70,44 @@ public sealed class LinePumpTests
         var pump = new LinePump(client, target, gate);
         int fd = (int)client.SafePipeHandle.DangerousGetHandle();
 
-        Task caughtUp;
+        server.Write("child line\n"u8);
+        server.Flush();
+        // Asked before the pump runs: the line waits in the pipe.
+        var caughtUp = pump.CatchUpAsync(() => GracefulHosting.Interop.Libc.BytesToRead(fd));
         // Holding the gate stalls the pump's first write, as a slow master output would.
         lock (gate)
         {
-            _ = pump.RunAsync();
-            server.Write("child line\n"u8);
-            server.Flush();
-            caughtUp = pump.CatchUpAsync(GracefulHosting.Interop.Libc.BytesToRead(fd));
-            Assert.False(caughtUp.IsCompleted);
+            _ = Task.Run(pump.RunAsync);
+            Assert.False(caughtUp.IsCompleted, "caught up before the line was written");
         }
 
         await caughtUp.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal("child line\n", string.Concat(target.Writes));
-        await pump.CatchUpAsync(GracefulHosting.Interop.Libc.BytesToRead(fd)).WaitAsync(TimeSpan.FromSeconds(30));
+        await pump.CatchUpAsync(() => GracefulHosting.Interop.Libc.BytesToRead(fd)).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [LinuxFact]
+    public async Task CatchUpAsync_ReadBetweenTheTwoCounts_CountedOnceAndCompletes()
+    {
+        using var server = new AnonymousPipeServerStream(PipeDirection.Out);
+        using var client = new AnonymousPipeClientStream(PipeDirection.In, server.ClientSafePipeHandle);
+        var target = new RecordingStream();
+        var pump = new LinePump(client, target, new object());
+        int fd = (int)client.SafePipeHandle.DangerousGetHandle();
+        server.Write("child line\n"u8);
+        server.Flush();
+
+        // The pump reads the line while the waiting bytes are counted: they were counted in the pipe
+        // before, and must not be counted again as read.
+        await pump.CatchUpAsync(() =>
+        {
+            int waiting = GracefulHosting.Interop.Libc.BytesToRead(fd);
+            _ = Task.Run(pump.RunAsync);
+            Assert.True(SpinWait.SpinUntil(() => pump.Forwarded > 0, TimeSpan.FromSeconds(10)), "the pump did not read the line");
+            return waiting;
+        }).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal("child line\n", string.Concat(target.Writes));
     }
 
     [Theory]
