@@ -45,6 +45,9 @@ internal sealed class LongLivedConnections
     private readonly List<LongLivedRequest> _toldToGo = [];
     private CancellationToken _closeDeadline;
     private bool _draining;
+    private bool _drainEnded;
+    private TimeSpan _grace;
+    private TimeProvider _time = TimeProvider.System;
 
     /// <summary>Decides from the request alone whether to track it; reads two features and one header.</summary>
     public static LongLivedCandidate Recognise(HttpContext context)
@@ -126,21 +129,43 @@ internal sealed class LongLivedConnections
     /// <summary>A request became long-lived; if the drain has begun, it is told to go at once.</summary>
     internal void Become(LongLivedRequest request, LongLivedKind kind)
     {
-        bool draining;
+        bool draining, late;
         lock (_lock)
         {
             request.SetKind(kind);
             draining = _draining;
+            late = _drainEnded;
             if (draining)
             {
                 _toldToGo.Add(request);
             }
         }
 
-        if (draining)
+        if (late)
+        {
+            // The drain has ended (a request on a connection kept alive through the quiet period): it gets
+            // a grace period of its own, so that it cannot hold the generation until the host's stop timeout.
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Self.TellToGoLateAsync(state.Request), (Self: this, Request: request), preferLocal: false);
+        }
+        else if (draining)
         {
             // Not inline: this runs inside the app's accept or the response's first write.
             ThreadPool.UnsafeQueueUserWorkItem(static state => state.Request.TellToGo(state.Deadline), (Request: request, Deadline: _closeDeadline), preferLocal: false);
+        }
+    }
+
+    private async Task TellToGoLateAsync(LongLivedRequest request)
+    {
+        using var deadline = new CancellationTokenSource(_grace, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, _closeDeadline);
+        request.TellToGo(linked.Token);
+        try
+        {
+            await request.Finished.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            request.Abort();
         }
     }
 
@@ -159,6 +184,8 @@ internal sealed class LongLivedConnections
         {
             _closeDeadline = linked.Token;
             _draining = true;
+            _grace = grace;
+            _time = time;
             present = [.. _open.Where(r => r.Kind != LongLivedKind.None)];
             _toldToGo.AddRange(present);
         }
@@ -189,9 +216,10 @@ internal sealed class LongLivedConnections
 
         lock (_lock)
         {
-            // The linked source is disposed on return; a request that becomes long-lived later still
-            // gets its close, bounded by the host's stop instead.
+            // The linked source is disposed on return; a request that becomes long-lived later gets
+            // its close and a grace period of its own, bounded by the host's stop as well.
             _closeDeadline = cancellationToken;
+            _drainEnded = true;
             var told = _toldToGo;
             return new LongLivedDrainResult(
                 WebSocketsClosed: told.Count(r => r.WebSocket?.ClosedForRestart == true),

@@ -109,6 +109,23 @@ public sealed class LongLivedConnectionsTests
     }
 
     [Fact]
+    public async Task RunMarkedAsync_AfterTheDrainEndedHandlerIgnoresRequestAborted_AbortedAfterAGracePeriodOfItsOwn()
+    {
+        var connections = new LongLivedConnections();
+        var grace = TimeSpan.FromMilliseconds(200);
+        await connections.DrainAsync(grace, TimeProvider.System, CancellationToken.None);
+        var (context, lifetime) = NewContext();
+
+        // Kept alive through the quiet period after the drain of the long-lived requests ended: without a
+        // grace period of its own, only the host's stop timeout would end it.
+        var run = await StartMarkedAsync(connections, context, _ => lifetime.AbortCalled.Task);
+
+        await lifetime.AbortCalled.Task.WaitAsync(Grace);
+        Assert.True(lifetime.Aborted);
+        await run;
+    }
+
+    [Fact]
     public async Task RunAsync_ClientLeaves_AppSeesRequestAbortedAndExceptionIsNotSwallowed()
     {
         var connections = new LongLivedConnections();
