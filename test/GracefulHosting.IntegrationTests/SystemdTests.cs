@@ -164,21 +164,24 @@ public sealed class SystemdTests(ITestOutputHelper output)
         Assert.True(File.Exists(path), "the socket file is systemd's: the master leaves it");
     }
 
+    /// <remarks>Without a master, the app itself answers systemd: READY=1, STOPPING=1 and, with <c>WatchdogSec=</c>, the watchdog.</remarks>
     [Fact]
-    public async Task DirectMode_UnderSocketActivation_ServesInProcessWithoutMaster()
+    public async Task DirectMode_UnderSocketActivation_ServesInProcessWithoutMasterAndPingsTheWatchdog()
     {
         using var held = new HeldPort();
         int port = held.Port;
         using var notify = new NotifyReceiver();
         await using var app = MasterProcess.Start(
             arguments: ["--GracefulRestart:Mode=Direct", "--GracefulRestart:ExitTimeout=00:00:05"],
-            launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "--fdname=Http", "-E", $"NOTIFY_SOCKET={notify.Address}"], output: output);
+            launcher: ["systemd-socket-activate", "-l", $"127.0.0.1:{port}", "--fdname=Http", "-E", $"NOTIFY_SOCKET={notify.Address}",
+                "-E", "WATCHDOG_USEC=400000"], output: output);
         await WaitForActivatorAsync(app, 1);
         using var client = Http.CreateClient(new Uri($"http://127.0.0.1:{port}/"));
 
         Assert.Equal(app.Pid, await Http.GetPidAsync(client));
         Assert.Empty(Native.Descendants(app.Pid));
         await notify.WaitForAsync(m => m.Any(x => x.StartsWith("READY=1", StringComparison.Ordinal)), TimeSpan.FromSeconds(15));
+        await notify.WaitForAsync(m => m.Count(x => x == "WATCHDOG=1") >= 3, TimeSpan.FromSeconds(10));
 
         app.Signal(Native.SIGTERM);
         Assert.True(await app.WaitForExitAsync(TimeSpan.FromSeconds(15)));

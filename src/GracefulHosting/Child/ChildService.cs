@@ -227,6 +227,13 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         if (_control is null)
         {
             _notifier.Ready($"Serving on {serving} (pid {Environment.ProcessId})");
+            // Without a master, this process is the one systemd's WatchdogSec= watches.
+            if (Systemd.ServiceNotifier.WatchdogInterval(Environment.ProcessId,
+                    Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID")) is { } watchdog)
+            {
+                _notifier.StartWatchdog(watchdog);
+            }
+
             return;
         }
 
