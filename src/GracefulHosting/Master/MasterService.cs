@@ -248,6 +248,9 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
             if (written)
             {
                 MasterLog.RestartRequested(_logger, source ?? _options.RestartSignal);
+                // At once, whatever the restart waits for first (a generation's drain, a crash backoff):
+                // systemd's reload (Type=notify-reload) counts from here, and READY=1 ends it.
+                _notifier.Reloading($"Reloading: restart requested ({source ?? _options.RestartSignal})");
             }
             else
             {
@@ -388,7 +391,6 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
         long began = _time.GetTimestamp();
         var old = _current;
         bool committed = false;
-        _notifier.Reloading($"Reloading: starting generation {_generation + 1}");
         try
         {
             if (_options.Strategy == RestartStrategy.StopFirst && old is not null)
@@ -417,9 +419,14 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
         {
             _lastStartFailure = $"an unexpected error ({e.GetType().Name}: {e.Message})";
             MasterLog.StepFailed(_logger, "the restart", e);
-            return committed
-                ? new RestartOutcome(false, $"the restart failed after the switch: {_lastStartFailure}")
-                : RollBack(old);
+            if (!committed)
+            {
+                return RollBack(old);
+            }
+
+            string message = $"the restart failed after the switch: {_lastStartFailure}";
+            _notifier.Ready("Reload failed: " + message);
+            return new RestartOutcome(false, message);
         }
     }
 
@@ -505,7 +512,6 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
             {
                 _table!.Serving(replacement.Generation, replacement.Urls);
                 _metrics.GenerationServing(replacement.Generation);
-                _notifier.Status(Describe(replacement));
                 outcome = new RestartOutcome(true, $"generation {replacement.Generation} (pid {replacement.Pid}) serves, replacing one that crashed");
             }
             else
@@ -517,7 +523,16 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
         {
             if (waiters is not null)
             {
+                // This replacement was the reload that was asked for during the backoff: it ends it.
                 Finish(waiters, outcome);
+                if (!stopping.IsCancellationRequested)
+                {
+                    _notifier.Ready(outcome.Succeeded && _current is { } serving ? Describe(serving) : "Reload failed: " + outcome.Message);
+                }
+            }
+            else if (_current is { } replaced)
+            {
+                _notifier.Status(Describe(replaced));
             }
         }
     }

@@ -65,7 +65,9 @@ public sealed class OverlappingEventTests(ITestOutputHelper output)
     [Fact]
     public async Task Sighup_WhileOldGenerationDrainsLongRequest_NextGenerationStartsAfterItExitsNoRequestFails()
     {
-        await using var master = MasterProcess.Start(output: output);
+        using var notify = new NotifyReceiver();
+        await using var master = MasterProcess.Start(
+            environment: new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = notify.Address }, output: output);
         var address = await master.WaitForAddressAsync();
         int first = await master.WaitForReadyAsync(1);
         using var sampler = new GenerationSampler(master.Pid);
@@ -80,6 +82,9 @@ public sealed class OverlappingEventTests(ITestOutputHelper output)
         await master.WaitForLineAsync($@"child#1 pid {first} \S+: Stopping: no new connections");
         Assert.True(Native.IsAlive(first) && !longRequest.IsCompleted, "generation 1 should still be draining its long request");
         master.Signal(Native.SIGHUP);
+        // systemd hears of the second reload at once, not only once generation 1 has drained.
+        await notify.WaitForAsync(m => m.Count(x => x.Contains("RELOADING=1", StringComparison.Ordinal)) == 2, TimeSpan.FromSeconds(10));
+        Assert.False(longRequest.IsCompleted, "RELOADING=1 must not wait for generation 1's drain");
         int third = await master.WaitForRestartAsync(3, TimeSpan.FromSeconds(60));
 
         var (status, body, _) = await longRequest;
@@ -94,6 +99,39 @@ public sealed class OverlappingEventTests(ITestOutputHelper output)
         Assert.Null(overTwo);
         master.AssertInOrder($"Child generation 1 (pid {first}) exited: exit code 0", "Started child generation 3",
             "generation 3 must start after generation 1 has drained and exited");
+        Assert.Equal([third], Proc.DirectChildren(master.Pid));
+    }
+
+    /// <remarks>
+    /// The fix for a crash loop is deployed while the master waits out its crash backoff. The replacement
+    /// after the backoff is that reload: systemd (<c>Type=notify-reload</c>) hears RELOADING=1 at once and
+    /// READY=1 once the replacement serves, instead of only STATUS= and a reload that times out.
+    /// </remarks>
+    [Fact]
+    public async Task Sighup_DuringCrashBackoff_ReloadingAtOnceReadyOnceTheReplacementServes()
+    {
+        using var notify = new NotifyReceiver();
+        await using var master = MasterProcess.Start(arguments:
+            ["--GracefulRestart:CrashRestartDelay=00:00:08", "--GracefulRestart:CrashRestartMaxDelay=00:00:30"],
+            environment: new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = notify.Address }, output: output);
+        await master.WaitForAddressAsync();
+        int first = await master.WaitForReadyAsync(1);
+        // The first crash is replaced at once; the second waits CrashRestartDelay.
+        Native.Kill(first, Native.SIGKILL);
+        int second = await master.WaitForReadyAsync(2);
+        Native.Kill(second, Native.SIGKILL);
+        await master.WaitForLineAsync(@"Waiting 8000 ms before replacing the child \(crash 2 in a row\)");
+        int before = notify.Messages.Count;
+
+        master.Signal(Native.SIGHUP);
+        await notify.WaitForAsync(m => m.Skip(before).Any(x => x.Contains("RELOADING=1", StringComparison.Ordinal)), TimeSpan.FromSeconds(6));
+        Assert.False(master.HasLine("Started child generation 3"), "RELOADING=1 must come before the backoff ends");
+        int third = await master.WaitForReadyAsync(3, TimeSpan.FromSeconds(60));
+        await notify.WaitForAsync(m => m.Skip(before).Any(x => x.Contains("READY=1", StringComparison.Ordinal)), TimeSpan.FromSeconds(10));
+
+        var after = notify.Messages.Skip(before).ToList();
+        Assert.Contains(after, m => m.Contains("READY=1", StringComparison.Ordinal) && m.Contains($"Generation 3 (pid {third}) serving", StringComparison.Ordinal));
+        Assert.False(master.HasLine("Started child generation 4"), "the replacement is the reload: no second start");
         Assert.Equal([third], Proc.DirectChildren(master.Pid));
     }
 
