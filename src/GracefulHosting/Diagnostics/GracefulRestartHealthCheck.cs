@@ -5,18 +5,21 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace GracefulHosting.Diagnostics;
 
 /// <summary>
-/// Unhealthy while this generation drains, so load balancers and readiness probes stop sending it
-/// new work; healthy otherwise.
+/// Unhealthy while this generation drains because the service stops, so load balancers and readiness
+/// probes stop sending it new work. While it drains for a restart the next generation serves on the
+/// same sockets, so the service stays healthy (each answer then carries <c>Connection: close</c>).
 /// </summary>
 internal sealed class GracefulRestartHealthCheck : IHealthCheck
 {
     private readonly GracefulRestartContext _context;
     private readonly DrainState? _drain;
+    private readonly InheritedSockets? _sockets;
 
-    public GracefulRestartHealthCheck(GracefulRestartContext context, DrainState? drain = null)
+    public GracefulRestartHealthCheck(GracefulRestartContext context, DrainState? drain = null, InheritedSockets? sockets = null)
     {
         _context = context;
         _drain = drain;
+        _sockets = sockets;
     }
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -28,8 +31,13 @@ internal sealed class GracefulRestartHealthCheck : IHealthCheck
             ["generation"] = _context.Generation,
         };
 
-        return Task.FromResult(_drain is { IsDraining: true }
-            ? HealthCheckResult.Unhealthy("Draining: this generation is stopping and takes no new work.", data: data)
-            : HealthCheckResult.Healthy("Serving.", data));
+        if (_drain is not { IsDraining: true })
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("Serving.", data));
+        }
+
+        return Task.FromResult(OperatingSystem.IsLinux() && _sockets?.Source is Child.Sockets.MasterChannel { RestartAnnounced: true }
+            ? HealthCheckResult.Healthy("Restarting: the next generation serves; this one finishes its work.", data)
+            : HealthCheckResult.Unhealthy("Draining: the service is stopping and takes no new work.", data: data));
     }
 }

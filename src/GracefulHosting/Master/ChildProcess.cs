@@ -203,6 +203,24 @@ internal sealed class ChildProcess : IDisposable
         Send(Libc.SIGTERM);
     }
 
+    /// <summary>
+    /// Tells the child that its coming SIGTERM is a restart, not a stop of the service: while it drains,
+    /// its health check stays healthy, since the next generation serves.
+    /// </summary>
+    public void AnnounceRestart()
+    {
+        if (HasExited)
+        {
+            return;
+        }
+
+        int error = UnixMessages.Send((int)_control.SafeHandle.DangerousGetHandle(), Encoding.UTF8.GetBytes(Child.Sockets.MasterChannel.RestartNotice), -1);
+        if (error != 0)
+        {
+            MasterLog.ControlChannelClosed(_logger, Generation, Pid, $"cannot announce the restart: errno {error}");
+        }
+    }
+
     /// <summary>Kills the child at once (SIGKILL).</summary>
     public void Kill()
     {

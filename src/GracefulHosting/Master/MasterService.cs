@@ -433,7 +433,7 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
     /// <summary>StopFirst: the old generation exits before the new one starts, so for a while nothing serves.</summary>
     private async Task<RestartOutcome> RestartStopFirstAsync(ChildProcess old, long began, CancellationToken stopping)
     {
-        await StopChildAsync(old).ConfigureAwait(false);
+        await StopChildAsync(old, restart: true).ConfigureAwait(false);
         SetCurrent(null);
         old.Dispose();
         stopping.ThrowIfCancellationRequested();
@@ -670,7 +670,7 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
     {
         try
         {
-            await StopChildAsync(old).ConfigureAwait(false);
+            await StopChildAsync(old, restart: true).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -702,11 +702,19 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
     /// SIGTERM, then SIGKILL once the child's <see cref="GracefulRestartOptions.ExitTimeout"/> has passed: the one
     /// of its own release, which it reported when ready, else the master's.
     /// </summary>
-    private async Task StopChildAsync(ChildProcess child)
+    private Task StopChildAsync(ChildProcess child) => StopChildAsync(child, restart: false);
+
+    // A generation stopped for a restart hears so before its SIGTERM: its health check stays healthy.
+    private async Task StopChildAsync(ChildProcess child, bool restart)
     {
         if (!child.HasExited)
         {
             MasterLog.ChildStopping(_logger, child.Generation, child.Pid);
+            if (restart)
+            {
+                child.AnnounceRestart();
+            }
+
             child.Terminate();
             var exitTimeout = child.ExitTimeout ?? _options.ExitTimeout;
             var finished = await Task.WhenAny(child.Exited, Task.Delay(exitTimeout, _time)).ConfigureAwait(false);

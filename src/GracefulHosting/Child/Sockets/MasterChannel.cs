@@ -17,6 +17,9 @@ internal sealed class MasterChannel : IListenSocketSource, IDisposable
 {
     private const int MaxPacket = 64 * 1024;
 
+    /// <summary>What the master sends a generation it is about to stop for a restart.</summary>
+    public const string RestartNotice = "RESTART=1\n";
+
     private readonly int _fd;
     private readonly SemaphoreSlim _oneRequest = new(1, 1);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -24,6 +27,7 @@ internal sealed class MasterChannel : IListenSocketSource, IDisposable
     private TaskCompletionSource<(SocketReply? Reply, int Fd)>? _pending;
     private int _disposed;
     private int _ended;
+    private bool _restartAnnounced;
 
     /// <param name="fd">The inherited descriptor, already checked and close-on-exec; owned from here on.</param>
     public MasterChannel(int fd)
@@ -36,6 +40,12 @@ internal sealed class MasterChannel : IListenSocketSource, IDisposable
 
     /// <summary>Completes when the master closed the channel (it exited or died).</summary>
     public Task Closed => _closed.Task;
+
+    /// <summary>
+    /// True once the master said that this generation stops for a restart (RESTART=1, just before its
+    /// SIGTERM): another generation serves, so the service as a whole stays healthy.
+    /// </summary>
+    public bool RestartAnnounced => Volatile.Read(ref _restartAnnounced);
 
     public string Name => "the master";
 
@@ -136,7 +146,20 @@ internal sealed class MasterChannel : IListenSocketSource, IDisposable
                 break;
             }
 
-            var reply = read > 0 ? SocketReply.Parse(Encoding.UTF8.GetString(buffer, 0, read)) : null;
+            string text = read > 0 ? Encoding.UTF8.GetString(buffer, 0, read) : "";
+            if (text == RestartNotice)
+            {
+                // Not a reply: nothing waits for it.
+                Volatile.Write(ref _restartAnnounced, true);
+                if (fd >= 0)
+                {
+                    Libc.Close(fd);
+                }
+
+                continue;
+            }
+
+            var reply = read > 0 ? SocketReply.Parse(text) : null;
             reply ??= SocketReply.Refuse(SocketRefusal.Other, "The master's answer could not be read.");
             TaskCompletionSource<(SocketReply?, int)>? pending;
             lock (_lock)

@@ -63,6 +63,27 @@ public sealed class MasterChannelTests : IDisposable
     }
 
     [LinuxFact]
+    public async Task RestartNotice_WhileARequestWaits_RecordedAndNotTakenForTheReply()
+    {
+        var acquire = _channel.AcquireAsync(new SocketRequest("127.0.0.1:0", null, "s"), CancellationToken.None).AsTask();
+        await ReceiveAsync();
+
+        Reply(MasterChannel.RestartNotice);
+        await WaitUntilAsync(() => _channel.RestartAnnounced);
+        Assert.False(acquire.IsCompleted, "the notice is no reply");
+        Reply("OK\t127.0.0.1:0", Fd(_listener));
+        int fd = Keep(await acquire.WaitAsync(Timeout));
+
+        Assert.Equal(_listener.LocalEndPoint, LocalOf(fd));
+    }
+
+    [LinuxFact]
+    public void RestartAnnounced_NoNotice_False()
+    {
+        Assert.False(_channel.RestartAnnounced);
+    }
+
+    [LinuxFact]
     public async Task AcquireAsync_SeveralInTurn_EachGetsItsOwnReply()
     {
         using var second = ListeningTcp();
@@ -229,6 +250,16 @@ public sealed class MasterChannelTests : IDisposable
         }).WaitAsync(Timeout);
         Assert.True(read > 0, $"receive returned {read}");
         return Encoding.UTF8.GetString(buffer, 0, read);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(10);
+        }
     }
 
     private void Reply(string packet, int fd = -1) =>
