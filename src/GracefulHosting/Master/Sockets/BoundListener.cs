@@ -7,7 +7,7 @@ namespace GracefulHosting.Master.Sockets;
 /// <summary>Who created a listening socket, which decides how it is closed.</summary>
 internal enum ListenerOrigin
 {
-    /// <summary>The master bound it; disposing it closes it (and removes a Unix socket's file).</summary>
+    /// <summary>The master bound it; closing it closes it (and removes a Unix socket's file if it is still the master's).</summary>
     Bound,
 
     /// <summary>systemd passed it and keeps its own copy; closed with close(2) only.</summary>
@@ -21,8 +21,9 @@ internal enum ListenerOrigin
 /// <param name="Endpoint">The endpoint Kestrel asked for (text of <see cref="Endpoints.EndpointText"/>).</param>
 /// <param name="Socket">The socket.</param>
 /// <param name="Origin">Who created it.</param>
+/// <param name="File">The socket file the master created for it, removed on close if it is still that file.</param>
 [SupportedOSPlatform("linux")]
-internal sealed record BoundListener(string Endpoint, Socket Socket, ListenerOrigin Origin)
+internal sealed record BoundListener(string Endpoint, Socket Socket, ListenerOrigin Origin, UnixSocketFile? File = null)
 {
     /// <summary>Closes the socket; one the master did not create with close(2), since shutdown(2) would stop every copy.</summary>
     public void Close()
@@ -33,5 +34,7 @@ internal sealed record BoundListener(string Endpoint, Socket Socket, ListenerOri
         {
             Libc.Close(fd);
         }
+
+        File?.Remove();
     }
 }

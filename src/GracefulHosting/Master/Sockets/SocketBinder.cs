@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using GracefulHosting.Endpoints;
 using GracefulHosting.Interop;
@@ -28,7 +29,7 @@ internal static class SocketBinder
             return requested switch
             {
                 FileHandleEndPoint handle => Adopt(handle, endpoint, setting),
-                UnixDomainSocketEndPoint unix => new BoundListener(endpoint, Open(unix, endpoint, setting, logger), ListenerOrigin.Bound),
+                UnixDomainSocketEndPoint unix => Open(unix, endpoint, setting, logger),
                 _ => new BoundListener(endpoint, Open(requested), ListenerOrigin.Bound),
             };
         }
@@ -82,17 +83,58 @@ internal static class SocketBinder
 
     /// <summary>
     /// Binds a Unix domain socket. A socket file left by a process that did not stop cleanly is removed
-    /// first, but only when it is a socket and nothing accepts on it. Disposing the socket removes the file.
+    /// first, but only when it is a socket and nothing accepts on it; the check, the removal and the bind
+    /// hold the folder's lock, so that two masters starting at once cannot remove each other's file.
+    /// Closing the listener removes the file if it is still this one.
     /// </summary>
-    private static Socket Open(UnixDomainSocketEndPoint endpoint, string text, string setting, ILogger logger)
+    private static BoundListener Open(UnixDomainSocketEndPoint endpoint, string text, string setting, ILogger logger)
     {
         string path = endpoint.ToString();
-        if (path.Length > 0 && path[0] != '@' && path[0] != '\0')
+        if (path.Length == 0 || path[0] == '@' || path[0] == '\0')
         {
-            RemoveStaleSocketFile(path, text, setting, logger);
+            // An abstract name: no file.
+            return new BoundListener(text, Listen(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), endpoint), ListenerOrigin.Bound);
         }
 
-        return Listen(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), endpoint);
+        path = Path.GetFullPath(path);
+        FolderLock folder;
+        try
+        {
+            folder = FolderLock.Take(Path.GetDirectoryName(path)!);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException(Message(text, setting, e.Message), e);
+        }
+
+        using (folder)
+        {
+            RemoveStaleSocketFile(path, text, setting, logger);
+            int error = Libc.BindUnixStream(path, out int fd);
+            if (error != 0)
+            {
+                throw error switch
+                {
+                    Libc.EADDRINUSE => new SocketException((int)SocketError.AddressAlreadyInUse),
+                    Libc.EACCES => new SocketException((int)SocketError.AccessDenied),
+                    _ => new InvalidOperationException(Message(text, setting, Marshal.GetPInvokeErrorMessage(error))),
+                };
+            }
+
+            var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+            try
+            {
+                socket.Listen(Backlog);
+                Libc.GetFileIdentity(path, out var identity);
+                return new BoundListener(text, socket, ListenerOrigin.Bound, new UnixSocketFile(path, identity));
+            }
+            catch
+            {
+                socket.Dispose();
+                Libc.Unlink(path);
+                throw;
+            }
+        }
     }
 
     private static void RemoveStaleSocketFile(string path, string endpoint, string setting, ILogger logger)

@@ -272,7 +272,7 @@ internal sealed class SocketTable : IDisposable
         }
 
         var listener = SocketBinder.Bind(requested, request.Endpoint, request.Setting, _logger);
-        return new TableSocket(request.Endpoint, listener.Socket, listener.Socket.LocalEndPoint!, listener.Origin, null);
+        return new TableSocket(request.Endpoint, listener.Socket, listener.Socket.LocalEndPoint!, listener.Origin, null, listener.File);
     }
 
     private string NoSystemdSocket(SocketRequest request) =>
@@ -282,7 +282,7 @@ internal sealed class SocketTable : IDisposable
         "or name the socket after the Kestrel:Endpoints entry with FileDescriptorName=.";
 
     /// <summary>One socket of the table.</summary>
-    private sealed class TableSocket(string? endpoint, Socket socket, EndPoint local, ListenerOrigin origin, ActivatedSocket? activated)
+    private sealed class TableSocket(string? endpoint, Socket socket, EndPoint local, ListenerOrigin origin, ActivatedSocket? activated, UnixSocketFile? file = null)
     {
         public string? Endpoint { get; set; } = endpoint;
 
@@ -302,6 +302,6 @@ internal sealed class SocketTable : IDisposable
 
         public string Address => EndpointText.Format(Local) ?? Local.ToString() ?? "?";
 
-        public void Close() => new BoundListener(Endpoint ?? "?", socket, Origin).Close();
+        public void Close() => new BoundListener(Endpoint ?? "?", socket, Origin, file).Close();
     }
 }

@@ -310,6 +310,73 @@ public sealed class SocketTableTests : IDisposable
         Assert.Equal(0, table.Count);
     }
 
+    [LinuxFact]
+    public void Dispose_SocketFileReplacedByAnotherMaster_LeavesTheOtherOnesFile()
+    {
+        string path = Path.Combine(_directory, "replaced.sock");
+        var table = SocketTable.ForBinding([], NullLogger.Instance);
+        Granted(table, 1, "unix:" + path);
+        // Another master of the app, started by hand, found the file and took the path over.
+        File.Delete(path);
+        using var other = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        other.Bind(new UnixDomainSocketEndPoint(path));
+        other.Listen();
+
+        table.Dispose();
+
+        Assert.True(File.Exists(path), "the file is the other master's");
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        client.Connect(new UnixDomainSocketEndPoint(path));
+    }
+
+    [LinuxFact]
+    public async Task Acquire_StaleSocketFileWhileAnotherMasterHoldsTheFolder_WaitsAndLeavesTheFileUntilThen()
+    {
+        string path = Path.Combine(_directory, "contended.sock");
+        CreateStaleSocketFile(path);
+        var table = Table();
+        int held = Libc.LockFolder(_directory);
+        Assert.True(held >= 0);
+        Task<int> acquire;
+        try
+        {
+            acquire = Task.Run(() => Granted(table, 1, "unix:" + path));
+            await WaitUntilBlockedOnFlockAsync(held);
+            Assert.True(File.Exists(path), "the stale file must not be removed while another master checks the folder");
+            Assert.False(acquire.IsCompleted);
+        }
+        finally
+        {
+            Libc.Close(held);
+        }
+
+        int fd = await acquire.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(IsListening(fd));
+        Assert.Equal(path, ((UnixDomainSocketEndPoint)LocalOf(fd)!).ToString());
+    }
+
+    /// <summary>A socket file nothing listens on, as a master killed with SIGKILL leaves.</summary>
+    private static void CreateStaleSocketFile(string path)
+    {
+        Assert.Equal(0, Libc.BindUnixStream(path, out int fd));
+        Libc.Close(fd);
+        Assert.True(File.Exists(path));
+    }
+
+    /// <summary>Waits until a flock request blocks behind the lock held on <paramref name="held"/>'s file (/proc/locks shows it with "->").</summary>
+    private static async Task WaitUntilBlockedOnFlockAsync(int held)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!File.ReadAllLines("/proc/locks").Any(l => l.Contains("->", StringComparison.Ordinal) && l.Contains("FLOCK", StringComparison.Ordinal) &&
+            l.Contains($" {Environment.ProcessId} ", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no flock request blocked: " + File.ReadAllText("/proc/locks"));
+            await Task.Delay(10);
+        }
+
+        GC.KeepAlive(held);
+    }
+
     private SocketTable Table() => Own(SocketTable.ForBinding([], NullLogger.Instance));
 
     private static SocketRequest Request(string endpoint, string? name = null) => new(endpoint, name, Setting);
