@@ -24,7 +24,7 @@ try
     builder.Services.AddHostedService<WarmupService>();
     builder.Services.AddHostedService<PidRecorderService>();
     builder.Services.AddHostedService<FaultService>();
-    // Unhealthy while this generation drains, so load balancers stop sending it work.
+    // Unhealthy while the service stops, so load balancers stop sending it work; healthy through restarts.
     builder.Services.AddHealthChecks().AddGracefulRestartChecks();
 
     var app = builder.Build();

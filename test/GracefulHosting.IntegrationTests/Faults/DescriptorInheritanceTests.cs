@@ -85,6 +85,49 @@ public sealed class DescriptorInheritanceTests(ITestOutputHelper output)
         Assert.True(shared.Count == 0, $"child {child} shares with the master: {string.Join(", ", shared)}");
     }
 
+    /// <remarks>
+    /// An app starts a helper (here <c>/bin/sleep 600</c>) first thing in Program.cs, before the host is
+    /// built; the master runs that code too, so there are two helpers. The child's listening sockets come
+    /// from the master later, close-on-exec, so no helper holds any of them: once the master has stopped,
+    /// the port can be bound again, and neither helper holds a listening socket of any kind.
+    /// </remarks>
+    [Fact]
+    public async Task HelperStartedBeforeTheHostIsBuilt_HoldsNoListeningSocketPortFreeOnceTheMasterStops()
+    {
+        using var held = new HeldPort();
+        int port = held.Port;
+        var helpers = new List<int>();
+        try
+        {
+            await using var master = MasterProcess.Start(arguments: ["--setup=listen-loopback", $"--port={port}", "--early-process=/bin/sleep"],
+                defaultEndpoint: false, app: "EndpointsApp", output: output);
+            await master.WaitForReadyAsync(1);
+            await Faulty.WaitUntilAsync(() => Faulty.Matches(master, @"Early process started with pid (\d+)").Count == 2, TimeSpan.FromSeconds(15),
+                "the master's and the child's helper");
+            helpers.AddRange(Faulty.Matches(master, @"Early process started with pid (\d+)").Select(m => Faulty.Int(m.Match.Groups[1])));
+
+            master.Signal(Native.SIGTERM);
+            Assert.True(await master.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the master did not exit");
+            Assert.Equal(0, master.ExitCode);
+
+            foreach (int helper in helpers)
+            {
+                Assert.True(Native.IsAlive(helper), "a helper outlives the app, as it would without the library");
+                Assert.Empty(ProcNet.ListeningSockets(helper));
+                Assert.Empty(ProcNet.ListeningUnixSockets(helper));
+            }
+
+            Assert.True(Proc.CanListenOn(port), $"port {port} must be free once the master has stopped");
+        }
+        finally
+        {
+            foreach (int helper in helpers)
+            {
+                Native.Kill(helper, Native.SIGKILL);
+            }
+        }
+    }
+
     private static bool IsSocketOrPipe(string target) =>
         target.StartsWith("socket:[", StringComparison.Ordinal) || target.StartsWith("pipe:[", StringComparison.Ordinal);
 }

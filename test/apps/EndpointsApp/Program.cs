@@ -2,6 +2,19 @@ using System.Net;
 
 // Each setup is a small app as people write them, differing only in how Kestrel gets its endpoints.
 // The tests pass the free port (and socket path, certificate) they picked on the command line.
+
+// A helper process started first thing, before the host exists, as some apps start a sidecar:
+// --early-process=<program> starts it with the argument 600 and its own output pipes, and prints its pid.
+if (args.FirstOrDefault(a => a.StartsWith("--early-process=", StringComparison.Ordinal)) is { } early)
+{
+    using var helper = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(early["--early-process=".Length..], "600")
+    {
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+    })!;
+    Console.WriteLine($"Early process started with pid {helper.Id}");
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.Host.UseGracefulRestart();
 builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
