@@ -124,29 +124,3 @@ public sealed class GracefulRestartOptions
     /// </summary>
     public string? ControlSocket { get; set; }
 }
-
-/// <summary>Which role <c>UseGracefulRestart()</c> gives the process.</summary>
-public enum GracefulRestartMode
-{
-    /// <summary>Master on Linux (child when started by a master); disabled elsewhere and under a test host.</summary>
-    Auto,
-
-    /// <summary>Always run as master (Linux only).</summary>
-    Master,
-
-    /// <summary>Serve on sockets passed by systemd in this process, with no master.</summary>
-    Direct,
-
-    /// <summary>Run the app as if <c>UseGracefulRestart()</c> were absent.</summary>
-    Disabled,
-}
-
-/// <summary>The order of the steps of a restart.</summary>
-public enum RestartStrategy
-{
-    /// <summary>Start the new generation, wait until it is ready, then stop the old one.</summary>
-    StartFirst,
-
-    /// <summary>Stop the old generation and wait for it to exit, then start the new one.</summary>
-    StopFirst,
-}

@@ -74,23 +74,3 @@ internal sealed class GracefulRestartOptionsValidator : IValidateOptions<Gracefu
     private static string Describe(string key, string? value, string rule) =>
         $"{GracefulRestartOptions.SectionName}:{key} {rule} (was '{value}').";
 }
-
-/// <summary>Maps the names accepted by <see cref="GracefulRestartOptions.RestartSignal"/> to signal numbers.</summary>
-internal static class RestartSignals
-{
-    public const int SIGHUP = 1;
-    public const int SIGUSR1 = 10;
-    public const int SIGUSR2 = 12;
-
-    public static bool TryParse(string? name, out int signal)
-    {
-        signal = name?.Trim().ToUpperInvariant() switch
-        {
-            "SIGHUP" or "HUP" => SIGHUP,
-            "SIGUSR1" or "USR1" => SIGUSR1,
-            "SIGUSR2" or "USR2" => SIGUSR2,
-            _ => 0,
-        };
-        return signal != 0;
-    }
-}

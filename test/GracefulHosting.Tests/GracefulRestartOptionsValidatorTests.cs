@@ -261,14 +261,14 @@ public class GracefulRestartOptionsValidatorTests
 public class RestartSignalsTests
 {
     [Theory]
-    [InlineData("SIGHUP", RestartSignals.SIGHUP)]
-    [InlineData("HUP", RestartSignals.SIGHUP)]
-    [InlineData("sighup", RestartSignals.SIGHUP)]
-    [InlineData(" SIGHUP ", RestartSignals.SIGHUP)]
-    [InlineData("sigusr1", RestartSignals.SIGUSR1)]
-    [InlineData("USR1", RestartSignals.SIGUSR1)]
-    [InlineData("SIGUSR2", RestartSignals.SIGUSR2)]
-    [InlineData("usr2", RestartSignals.SIGUSR2)]
+    [InlineData("SIGHUP", GracefulHosting.Interop.Signals.SIGHUP)]
+    [InlineData("HUP", GracefulHosting.Interop.Signals.SIGHUP)]
+    [InlineData("sighup", GracefulHosting.Interop.Signals.SIGHUP)]
+    [InlineData(" SIGHUP ", GracefulHosting.Interop.Signals.SIGHUP)]
+    [InlineData("sigusr1", GracefulHosting.Interop.Signals.SIGUSR1)]
+    [InlineData("USR1", GracefulHosting.Interop.Signals.SIGUSR1)]
+    [InlineData("SIGUSR2", GracefulHosting.Interop.Signals.SIGUSR2)]
+    [InlineData("usr2", GracefulHosting.Interop.Signals.SIGUSR2)]
     public void TryParse_KnownName_ReturnsSignalNumber(string name, int expected)
     {
         Assert.True(RestartSignals.TryParse(name, out int signal));
@@ -278,9 +278,9 @@ public class RestartSignalsTests
     [Fact]
     public void TryParse_KnownNames_MapToLinuxSignalNumbers()
     {
-        Assert.Equal(1, RestartSignals.SIGHUP);
-        Assert.Equal(10, RestartSignals.SIGUSR1);
-        Assert.Equal(12, RestartSignals.SIGUSR2);
+        Assert.Equal((true, 1), (RestartSignals.TryParse("SIGHUP", out int hup), hup));
+        Assert.Equal((true, 10), (RestartSignals.TryParse("SIGUSR1", out int usr1), usr1));
+        Assert.Equal((true, 12), (RestartSignals.TryParse("SIGUSR2", out int usr2), usr2));
     }
 
     [Theory]

@@ -3,9 +3,6 @@ using Microsoft.Extensions.Hosting;
 
 namespace GracefulHosting.Hosting;
 
-/// <summary>Marks a hosted service of the app that also runs in the master (<c>AddGracefulRestartMasterService</c>).</summary>
-internal sealed record MasterServiceMarker(Type ImplementationType);
-
 /// <summary>Which of the app's hosted services the master keeps: the rest of the app does not run there.</summary>
 internal static class MasterServices
 {

@@ -26,11 +26,11 @@ internal static partial class Libc
     public const int SOCK_SEQPACKET = 5;
     public const int SOCK_CLOEXEC = 0x80000;
 
-    public const int SIGHUP = 1;
-    public const int SIGKILL = 9;
-    public const int SIGUSR1 = 10;
-    public const int SIGUSR2 = 12;
-    public const int SIGTERM = 15;
+    public const int SIGHUP = Signals.SIGHUP;
+    public const int SIGKILL = Signals.SIGKILL;
+    public const int SIGUSR1 = Signals.SIGUSR1;
+    public const int SIGUSR2 = Signals.SIGUSR2;
+    public const int SIGTERM = Signals.SIGTERM;
 
     public const int ENOENT = 2;
     public const int EBADF = 9;

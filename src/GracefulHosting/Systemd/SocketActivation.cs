@@ -73,6 +73,3 @@ internal sealed record SocketActivation(IReadOnlyList<ActivatedSocket> Sockets)
         return new SocketActivation(sockets);
     }
 }
-
-/// <summary>One socket passed by systemd, and its <c>FileDescriptorName=</c> if it has one.</summary>
-internal sealed record ActivatedSocket(int Fd, string? Name);

@@ -7,16 +7,6 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Master.Control;
 
-/// <summary>What the control socket asks of the master.</summary>
-internal interface IControlCommands
-{
-    /// <summary>Restarts, and completes with the outcome of the restart that covers this request.</summary>
-    Task<RestartOutcome> ReloadAsync(CancellationToken cancellationToken);
-
-    /// <summary>Lines that describe the master, each generation and the last restart.</summary>
-    IReadOnlyList<string> Status();
-}
-
 /// <summary>
 /// The operators' control socket of the master: a Unix stream socket, mode 0600, whose peer must be
 /// this user or root (SO_PEERCRED). A client sends one line, <c>reload</c> or <c>status</c>, and reads
