@@ -32,11 +32,11 @@ internal static partial class ChildLog
     public static partial void ControlSendFailed(ILogger logger, string message, string reason);
 
     [LoggerMessage(EventId = 107, EventName = "WarmedUp", Level = LogLevel.Information,
-        Message = "Warmed up with {Count} request(s) to {Path} over {Scheme} (status {Statuses}) in {ElapsedMs:0} ms")]
-    public static partial void WarmedUp(ILogger logger, int count, string path, string scheme, string statuses, double elapsedMs);
+        Message = "Warmed up with {Count} request(s) to {Path} over {Scheme} (status {Statuses}) in {ElapsedMs:0} ms, speaking {Protocol}")]
+    public static partial void WarmedUp(ILogger logger, int count, string path, string scheme, string statuses, double elapsedMs, string protocol);
 
     [LoggerMessage(EventId = 108, EventName = "WarmupSkipped", Level = LogLevel.Warning,
-        Message = "Warm-up requests to {Path} are not sent: no endpoint speaks HTTP/1.1 over http or https")]
+        Message = "Warm-up requests to {Path} are not sent: no endpoint serves http or https")]
     public static partial void WarmupSkipped(ILogger logger, string path);
 
     [LoggerMessage(EventId = 109, EventName = "WarmupFailed", Level = LogLevel.Warning,
@@ -59,7 +59,6 @@ internal static partial class ChildLog
         Message = "Long-lived connections: {WebSockets} WebSocket(s) sent close 1001, {AlreadyClosing} WebSocket(s) already closing, " +
             "{EventStreams} event stream(s) and {Marked} marked response(s) ended; {Aborted} aborted after GracefulRestart:LongLivedGracePeriod ({GracePeriod}); done in {ElapsedMs:0} ms")]
     public static partial void LongLivedClosed(ILogger logger, int webSockets, int alreadyClosing, int eventStreams, int marked, int aborted, TimeSpan gracePeriod, double elapsedMs);
-    [LoggerMessage(EventId = 121, EventName = "WarmupNotHttp1", Level = LogLevel.Information,
-        Message = "No warm-up of {Path} over {Scheme}: the endpoint does not answer HTTP/1.1 (HTTP/2 only?)")]
-    public static partial void WarmupNotHttp1(ILogger logger, string path, string scheme);
+
+    // 121 (WarmupNotHttp1) is retired: the warm-up speaks the protocol of each endpoint.
 }

@@ -179,28 +179,21 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
                 long began = _time.GetTimestamp();
                 try
                 {
-                    var result = await _warmup.RunAsync(listener, tls: scheme == "https", requests, budget.Token).ConfigureAwait(false);
+                    var result = await _warmup.RunAsync(listener, tls: scheme == "https", listener.DeclaredProtocols, requests, budget.Token)
+                        .ConfigureAwait(false);
                     if (result.Handshake is { } handshake)
                     {
                         ChildLog.WarmupTlsHandshake(_logger, handshake.Protocol, handshake.CertificateSubject, handshake.ElapsedMs);
                     }
 
-                    if (result.Statuses.Count == 0)
-                    {
-                        ChildLog.WarmupNotHttp1(_logger, path, scheme);
-                    }
-                    else
-                    {
-                        ChildLog.WarmedUp(_logger, result.Statuses.Count, path, scheme, string.Join(", ", result.Statuses),
-                            _time.GetElapsedTime(began).TotalMilliseconds);
-                    }
-
+                    ChildLog.WarmedUp(_logger, result.Statuses.Count, path, scheme, string.Join(", ", result.Statuses),
+                        _time.GetElapsedTime(began).TotalMilliseconds, result.Protocol);
                     if (Warmup.WarmupRequest.Check(requests, result.Statuses) is { } failure)
                     {
                         throw new Warmup.WarmupFailedException($"{failure} over {scheme}");
                     }
                 }
-                catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException
+                catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException or HttpRequestException
                     or System.Security.Authentication.AuthenticationException)
                 {
                     // Requests that check their status must get it; the default ones only help.
