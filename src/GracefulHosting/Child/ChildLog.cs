@@ -57,8 +57,10 @@ internal static partial class ChildLog
 
     [LoggerMessage(EventId = 112, EventName = "LongLivedClosed", Level = LogLevel.Information,
         Message = "Long-lived connections: {WebSockets} WebSocket(s) sent close 1001, {AlreadyClosing} WebSocket(s) already closing, " +
-            "{EventStreams} event stream(s) and {Marked} marked response(s) ended; {Aborted} aborted after GracefulRestart:LongLivedGracePeriod ({GracePeriod}); done in {ElapsedMs:0} ms")]
-    public static partial void LongLivedClosed(ILogger logger, int webSockets, int alreadyClosing, int eventStreams, int marked, int aborted, TimeSpan gracePeriod, double elapsedMs);
+            "{GrpcStreams} gRPC stream(s) ended with UNAVAILABLE, {EventStreams} event stream(s) and {Marked} marked response(s) ended; " +
+            "{Aborted} aborted after GracefulRestart:LongLivedGracePeriod ({GracePeriod}); done in {ElapsedMs:0} ms")]
+    public static partial void LongLivedClosed(ILogger logger, int webSockets, int alreadyClosing, int grpcStreams, int eventStreams, int marked, int aborted,
+        TimeSpan gracePeriod, double elapsedMs);
 
     // 121 (WarmupNotHttp1) is retired: the warm-up speaks the protocol of each endpoint.
 }

@@ -106,7 +106,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     /// <summary>
     /// Runs before Kestrel stops: open connections get <see cref="GracefulRestartOptions.DrainQuietPeriod"/>
     /// to receive a last response with <c>Connection: close</c> before Kestrel closes the idle ones.
-    /// Meanwhile WebSockets, event streams and marked responses are told to go, and whatever of them
+    /// Meanwhile WebSockets, streaming gRPC calls, event streams and marked responses are told to go, and whatever of them
     /// is still open after <see cref="GracefulRestartOptions.LongLivedGracePeriod"/> is aborted, so
     /// that Kestrel's stop does not wait for them until the exit timeout.
     /// </summary>
@@ -118,8 +118,8 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         var result = await longLived.ConfigureAwait(false);
         if (result.Total > 0 || result.Aborted > 0)
         {
-            ChildLog.LongLivedClosed(_logger, result.WebSocketsClosed, result.WebSocketsAlreadyClosing, result.EventStreamsEnded,
-                result.MarkedEnded, result.Aborted, grace, result.Elapsed.TotalMilliseconds);
+            ChildLog.LongLivedClosed(_logger, result.WebSocketsClosed, result.WebSocketsAlreadyClosing, result.GrpcStreamsEnded,
+                result.EventStreamsEnded, result.MarkedEnded, result.Aborted, grace, result.Elapsed.TotalMilliseconds);
         }
     }
 
