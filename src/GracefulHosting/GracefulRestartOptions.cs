@@ -52,8 +52,9 @@ public sealed class GracefulRestartOptions
     /// GET without side effects.</description></item>
     /// <item><description>The empty string: no warm-up requests.</description></item>
     /// </list>
-    /// One connection goes to the first plain-HTTP endpoint and one to the first HTTPS endpoint that
-    /// speak HTTP/1.1. Any status is accepted. To send other requests, check their status or pass
+    /// The requests go to the first plain-HTTP endpoint and to the first HTTPS endpoint, each in the
+    /// protocol it speaks (HTTP/1.1, or HTTP/2: by ALPN over TLS, with prior knowledge on a plain
+    /// endpoint that is HTTP/2 only). Any status is accepted. To send other requests, check their status or pass
     /// headers, list them in <see cref="Warmup"/> instead; the two cannot be set together.
     /// Default: <see langword="null"/> (warm up with <see cref="DefaultWarmupPath"/>).
     /// </summary>
