@@ -52,8 +52,9 @@ public sealed class GracefulRestartOptions
     /// GET without side effects.</description></item>
     /// <item><description>The empty string: no warm-up requests.</description></item>
     /// </list>
-    /// One connection goes to the first plain-HTTP endpoint and one to the first HTTPS endpoint that
-    /// speak HTTP/1.1. Any status is accepted. To send other requests, check their status or pass
+    /// The requests go to the first plain-HTTP endpoint and to the first HTTPS endpoint, each in the
+    /// protocol it speaks (HTTP/1.1, or HTTP/2: by ALPN over TLS, with prior knowledge on a plain
+    /// endpoint that is HTTP/2 only). Any status is accepted. To send other requests, check their status or pass
     /// headers, list them in <see cref="Warmup"/> instead; the two cannot be set together.
     /// Default: <see langword="null"/> (warm up with <see cref="DefaultWarmupPath"/>).
     /// </summary>
@@ -81,8 +82,8 @@ public sealed class GracefulRestartOptions
     public TimeSpan DrainQuietPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// How long WebSockets, event streams and endpoints marked <see cref="LongLivedAttribute"/> may stay
-    /// open once a child starts draining. Draining tells each of them to go at once: a WebSocket gets a
+    /// How long WebSockets, streaming gRPC calls (see <see cref="EndGrpcStreams"/>), event streams and
+    /// endpoints marked <see cref="LongLivedAttribute"/> may stay open once a child starts draining. Draining tells each of them to go at once: a WebSocket gets a
     /// close frame with status 1001 (going away), and an event stream or marked response ends (its
     /// <c>RequestAborted</c> fires and the response completes). The wait ends early once they have all
     /// finished; the ones still open after it are aborted, so the old generation exits long before
@@ -91,6 +92,19 @@ public sealed class GracefulRestartOptions
     /// <see cref="ExitTimeout"/> when that is shorter.
     /// </summary>
     public TimeSpan? LongLivedGracePeriod { get; set; }
+
+    /// <summary>
+    /// Whether a draining child ends streaming gRPC calls (server, client and bidirectional streaming)
+    /// like the other long-lived requests: when the drain begins, the call's <c>ServerCallContext.CancellationToken</c>
+    /// (<c>HttpContext.RequestAborted</c>) fires and the call ends with status UNAVAILABLE (14) in its
+    /// trailers, which clients retry against the new generation. Unary calls are never ended: they finish
+    /// like any other request. A call is gRPC by its content type (<c>application/grpc</c> and its
+    /// variants), and streaming when Grpc.AspNetCore disables its request timeout, as it does for every
+    /// streaming method (one with explicit request timeout metadata is left to end at that timeout).
+    /// <see langword="false"/> leaves gRPC calls alone: they then run until they end or Kestrel stops at
+    /// <see cref="ExitTimeout"/>. Default: <see langword="true"/>.
+    /// </summary>
+    public bool EndGrpcStreams { get; set; } = true;
 
     /// <summary>The <see cref="LongLivedGracePeriod"/> in force: the set value, or its default.</summary>
     internal TimeSpan EffectiveLongLivedGracePeriod =>

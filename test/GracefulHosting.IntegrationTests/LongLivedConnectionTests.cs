@@ -49,7 +49,7 @@ public sealed class LongLivedConnectionTests
         }
 
         await master.WaitForLineAsync(
-            @"Long-lived connections: 1 WebSocket\(s\) sent close 1001, 0 WebSocket\(s\) already closing, 0 event stream\(s\) and 0 marked response\(s\) ended; 0 aborted");
+            @"Long-lived connections: 1 WebSocket\(s\) sent close 1001, 0 WebSocket\(s\) already closing, 0 gRPC stream\(s\) ended with UNAVAILABLE, 0 event stream\(s\) and 0 marked response\(s\) ended; 0 aborted");
         await master.WaitForLineAsync($@"Child generation 1 \(pid {oldPid}\) exited: exit code 0", ExitTimeout);
         AssertDrainedWellBeforeExitTimeout(master, oldPid);
         master.AssertInOrder("Restart complete: generation 2", "Long-lived connections: 1 WebSocket(s) sent close 1001");
@@ -90,7 +90,7 @@ public sealed class LongLivedConnectionTests
         Assert.Equal($"data: pid={newPid} n=0", await reopenedReader.ReadLineAsync(timeout.Token));
 
         await master.WaitForLineAsync(
-            @"Long-lived connections: 0 WebSocket\(s\) sent close 1001, 0 WebSocket\(s\) already closing, 1 event stream\(s\) and 0 marked response\(s\) ended; 0 aborted");
+            @"Long-lived connections: 0 WebSocket\(s\) sent close 1001, 0 WebSocket\(s\) already closing, 0 gRPC stream\(s\) ended with UNAVAILABLE, 1 event stream\(s\) and 0 marked response\(s\) ended; 0 aborted");
         await master.WaitForLineAsync($@"Child generation 1 \(pid {oldPid}\) exited: exit code 0", ExitTimeout);
         Assert.False(master.HasLine("unhandled exception"), master.Output);
     }

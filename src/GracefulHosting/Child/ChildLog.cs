@@ -2,7 +2,10 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Child;
 
-/// <summary>The child's log events. Event ids 100-199 belong to the child and are never reused.</summary>
+/// <summary>
+/// The child's log events. Event ids 100-199 belong to the child and are never reused (105 and 121 are
+/// retired; 130-139 are the warm-up's, in <see cref="Warmup.WarmupLog"/>). Next free id: 113.
+/// </summary>
 internal static partial class ChildLog
 {
     [LoggerMessage(EventId = 100, EventName = "ChildStarting", Level = LogLevel.Information,
@@ -32,11 +35,11 @@ internal static partial class ChildLog
     public static partial void ControlSendFailed(ILogger logger, string message, string reason);
 
     [LoggerMessage(EventId = 107, EventName = "WarmedUp", Level = LogLevel.Information,
-        Message = "Warmed up with {Count} request(s) to {Path} over {Scheme} (status {Statuses}) in {ElapsedMs:0} ms")]
-    public static partial void WarmedUp(ILogger logger, int count, string path, string scheme, string statuses, double elapsedMs);
+        Message = "Warmed up with {Count} request(s) to {Path} over {Scheme} (status {Statuses}) in {ElapsedMs:0} ms, speaking {Protocol}")]
+    public static partial void WarmedUp(ILogger logger, int count, string path, string scheme, string statuses, double elapsedMs, string protocol);
 
     [LoggerMessage(EventId = 108, EventName = "WarmupSkipped", Level = LogLevel.Warning,
-        Message = "Warm-up requests to {Path} are not sent: no endpoint speaks HTTP/1.1 over http or https")]
+        Message = "Warm-up requests to {Path} are not sent: no endpoint serves http or https")]
     public static partial void WarmupSkipped(ILogger logger, string path);
 
     [LoggerMessage(EventId = 109, EventName = "WarmupFailed", Level = LogLevel.Warning,
@@ -57,9 +60,10 @@ internal static partial class ChildLog
 
     [LoggerMessage(EventId = 112, EventName = "LongLivedClosed", Level = LogLevel.Information,
         Message = "Long-lived connections: {WebSockets} WebSocket(s) sent close 1001, {AlreadyClosing} WebSocket(s) already closing, " +
-            "{EventStreams} event stream(s) and {Marked} marked response(s) ended; {Aborted} aborted after GracefulRestart:LongLivedGracePeriod ({GracePeriod}); done in {ElapsedMs:0} ms")]
-    public static partial void LongLivedClosed(ILogger logger, int webSockets, int alreadyClosing, int eventStreams, int marked, int aborted, TimeSpan gracePeriod, double elapsedMs);
-    [LoggerMessage(EventId = 121, EventName = "WarmupNotHttp1", Level = LogLevel.Information,
-        Message = "No warm-up of {Path} over {Scheme}: the endpoint does not answer HTTP/1.1 (HTTP/2 only?)")]
-    public static partial void WarmupNotHttp1(ILogger logger, string path, string scheme);
+            "{GrpcStreams} gRPC stream(s) ended with UNAVAILABLE, {EventStreams} event stream(s) and {Marked} marked response(s) ended; " +
+            "{Aborted} aborted after GracefulRestart:LongLivedGracePeriod ({GracePeriod}); done in {ElapsedMs:0} ms")]
+    public static partial void LongLivedClosed(ILogger logger, int webSockets, int alreadyClosing, int grpcStreams, int eventStreams, int marked, int aborted,
+        TimeSpan gracePeriod, double elapsedMs);
+
+    // 121 (WarmupNotHttp1) is retired: the warm-up speaks the protocol of each endpoint.
 }

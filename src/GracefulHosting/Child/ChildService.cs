@@ -106,7 +106,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
     /// <summary>
     /// Runs before Kestrel stops: open connections get <see cref="GracefulRestartOptions.DrainQuietPeriod"/>
     /// to receive a last response with <c>Connection: close</c> before Kestrel closes the idle ones.
-    /// Meanwhile WebSockets, event streams and marked responses are told to go, and whatever of them
+    /// Meanwhile WebSockets, streaming gRPC calls, event streams and marked responses are told to go, and whatever of them
     /// is still open after <see cref="GracefulRestartOptions.LongLivedGracePeriod"/> is aborted, so
     /// that Kestrel's stop does not wait for them until the exit timeout.
     /// </summary>
@@ -118,8 +118,8 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         var result = await longLived.ConfigureAwait(false);
         if (result.Total > 0 || result.Aborted > 0)
         {
-            ChildLog.LongLivedClosed(_logger, result.WebSocketsClosed, result.WebSocketsAlreadyClosing, result.EventStreamsEnded,
-                result.MarkedEnded, result.Aborted, grace, result.Elapsed.TotalMilliseconds);
+            ChildLog.LongLivedClosed(_logger, result.WebSocketsClosed, result.WebSocketsAlreadyClosing, result.GrpcStreamsEnded,
+                result.EventStreamsEnded, result.MarkedEnded, result.Aborted, grace, result.Elapsed.TotalMilliseconds);
         }
     }
 
@@ -179,28 +179,21 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
                 long began = _time.GetTimestamp();
                 try
                 {
-                    var result = await _warmup.RunAsync(listener, tls: scheme == "https", requests, budget.Token).ConfigureAwait(false);
+                    var result = await _warmup.RunAsync(listener, tls: scheme == "https", listener.DeclaredProtocols, requests, budget.Token)
+                        .ConfigureAwait(false);
                     if (result.Handshake is { } handshake)
                     {
                         ChildLog.WarmupTlsHandshake(_logger, handshake.Protocol, handshake.CertificateSubject, handshake.ElapsedMs);
                     }
 
-                    if (result.Statuses.Count == 0)
-                    {
-                        ChildLog.WarmupNotHttp1(_logger, path, scheme);
-                    }
-                    else
-                    {
-                        ChildLog.WarmedUp(_logger, result.Statuses.Count, path, scheme, string.Join(", ", result.Statuses),
-                            _time.GetElapsedTime(began).TotalMilliseconds);
-                    }
-
+                    ChildLog.WarmedUp(_logger, result.Statuses.Count, path, scheme, string.Join(", ", result.Statuses),
+                        _time.GetElapsedTime(began).TotalMilliseconds, result.Protocol);
                     if (Warmup.WarmupRequest.Check(requests, result.Statuses) is { } failure)
                     {
                         throw new Warmup.WarmupFailedException($"{failure} over {scheme}");
                     }
                 }
-                catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException
+                catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException or HttpRequestException
                     or System.Security.Authentication.AuthenticationException)
                 {
                     // Requests that check their status must get it; the default ones only help.

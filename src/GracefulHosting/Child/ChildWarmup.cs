@@ -1,11 +1,7 @@
-using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
-using System.Net.Security;
 using System.Runtime.Versioning;
-using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
-using System.Text;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace GracefulHosting.Child;
 
@@ -59,115 +55,39 @@ internal sealed class ChildWarmup
     }
 
     /// <summary>
-    /// Sends <paramref name="requests"/> (one entry per request to send) through <paramref name="listener"/>,
-    /// over TLS when <paramref name="tls"/> is set, and returns the status codes seen and the TLS handshake.
+    /// Sends <paramref name="requests"/> (one entry per request to send) through <paramref name="listener"/>
+    /// in the protocol the endpoint speaks (<see cref="Warmup.WarmupClient"/>), over TLS when
+    /// <paramref name="tls"/> is set, and returns the status codes seen, the protocol and the TLS handshake.
+    /// <paramref name="declared"/> is the endpoint's <c>Protocols</c> setting, when the configuration names it.
     /// Requests that check their status have the whole warm-up's budget (<paramref name="cancellationToken"/>);
     /// the others give up after a fixed time.
     /// </summary>
     [SupportedOSPlatform("linux")]
-    public async Task<WarmupResult> RunAsync(InheritedConnectionListener listener, bool tls, IReadOnlyList<Warmup.WarmupRequest> requests,
-        CancellationToken cancellationToken)
+    public async Task<WarmupResult> RunAsync(InheritedConnectionListener listener, bool tls, HttpProtocols? declared,
+        IReadOnlyList<Warmup.WarmupRequest> requests, CancellationToken cancellationToken)
     {
-        var toKestrel = new Pipe();
-        var fromKestrel = new Pipe();
-        var connection = new InMemoryConnection(
-            "warmup-" + Guid.NewGuid().ToString("N")[..8],
-            new DuplexPipe(toKestrel.Reader, fromKestrel.Writer),
-            listener.EndPoint,
-            new IPEndPoint(IPAddress.Loopback, 0));
-
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (requests.All(r => r.ExpectedClass is null))
         {
             timeout.CancelAfter(Timeout);
         }
 
-        listener.Inject(connection);
-        Stream stream = new PipeStream(fromKestrel.Reader, toKestrel.Writer);
-        TlsHandshake? handshake = null;
-        try
-        {
-            if (tls)
-            {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                stream = ssl;
-                handshake = await HandshakeAsync(ssl, timeout.Token).ConfigureAwait(false);
-            }
-
-            await stream.WriteAsync(Encoding.UTF8.GetBytes(Warmup.WarmupRequest.ToHttp1(requests)), timeout.Token).ConfigureAwait(false);
-            await stream.FlushAsync(timeout.Token).ConfigureAwait(false);
-
-            string response = "";
-            var buffer = new byte[4096];
-            while (!HasAllResponseHeads(response, requests.Count) && LooksLikeHttp1(response))
-            {
-                int read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                response += Encoding.ASCII.GetString(buffer, 0, read);
-            }
-
-            return new WarmupResult(ParseStatuses(response), handshake);
-        }
-        finally
-        {
-            await stream.DisposeAsync().ConfigureAwait(false);
-        }
+        using var client = new Warmup.WarmupClient(_ => ValueTask.FromResult(Connect(listener)), tls);
+        return await client.SendAsync(requests, tls, declared, timeout.Token).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// A TLS handshake with this process's own Kestrel over the in-memory connection. The connection
-    /// never leaves the process, so whatever certificate Kestrel presents is this app's own: it is
-    /// accepted for this connection only, and nothing else trusts it.
-    /// </summary>
-    private static async Task<TlsHandshake> HandshakeAsync(SslStream ssl, CancellationToken cancellationToken)
+    /// <summary>A new in-memory connection that <paramref name="listener"/> hands Kestrel next; the client's end as a stream.</summary>
+    [SupportedOSPlatform("linux")]
+    private static Stream Connect(InheritedConnectionListener listener)
     {
-        long began = Stopwatch.GetTimestamp();
-        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "localhost",
-            ApplicationProtocols = [SslApplicationProtocol.Http11],
-            RemoteCertificateValidationCallback = static (_, certificate, _, _) => certificate is not null,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        }, cancellationToken).ConfigureAwait(false);
-        if (ssl.NegotiatedApplicationProtocol != SslApplicationProtocol.Http11 && ssl.NegotiatedApplicationProtocol != default)
-        {
-            throw new AuthenticationException($"the endpoint chose {ssl.NegotiatedApplicationProtocol} instead of HTTP/1.1");
-        }
-
-        string subject = ssl.RemoteCertificate?.Subject ?? "";
-        return new TlsHandshake(Stopwatch.GetElapsedTime(began).TotalMilliseconds, ssl.SslProtocol.ToString(), subject);
-    }
-
-    /// <summary>False once the answer cannot be HTTP/1.x, such as an HTTP/2 GOAWAY frame.</summary>
-    internal static bool LooksLikeHttp1(string response) =>
-        response.Length < 5 ? "HTTP/".StartsWith(response, StringComparison.Ordinal) : response.StartsWith("HTTP/", StringComparison.Ordinal);
-
-    /// <summary>True once the head of the last response has arrived; the body does not matter here.</summary>
-    private static bool HasAllResponseHeads(string response, int requestCount)
-    {
-        int last = response.LastIndexOf("HTTP/1.1 ", StringComparison.Ordinal);
-        return last >= 0 && ParseStatuses(response).Count >= requestCount && response.IndexOf("\r\n\r\n", last, StringComparison.Ordinal) >= 0;
-    }
-
-    internal static IReadOnlyList<int> ParseStatuses(string response)
-    {
-        var statuses = new List<int>();
-        int index = 0;
-        while ((index = response.IndexOf("HTTP/1.1 ", index, StringComparison.Ordinal)) >= 0)
-        {
-            if (index + 12 <= response.Length && int.TryParse(response.AsSpan(index + 9, 3), out int status))
-            {
-                statuses.Add(status);
-            }
-
-            index += 9;
-        }
-
-        return statuses;
+        var toKestrel = new Pipe();
+        var fromKestrel = new Pipe();
+        listener.Inject(new InMemoryConnection(
+            "warmup-" + Guid.NewGuid().ToString("N")[..8],
+            new DuplexPipe(toKestrel.Reader, fromKestrel.Writer),
+            listener.EndPoint,
+            new IPEndPoint(IPAddress.Loopback, 0)));
+        return new PipeStream(fromKestrel.Reader, toKestrel.Writer);
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
@@ -178,8 +98,8 @@ internal sealed class ChildWarmup
     }
 }
 
-/// <summary>What one warm-up connection saw: the response statuses and, over HTTPS, the TLS handshake.</summary>
-internal sealed record WarmupResult(IReadOnlyList<int> Statuses, TlsHandshake? Handshake);
+/// <summary>What the warm-up of one endpoint saw: the response statuses, the protocol that carried them and, over HTTPS, the TLS handshake.</summary>
+internal sealed record WarmupResult(IReadOnlyList<int> Statuses, TlsHandshake? Handshake, string Protocol);
 
 /// <summary>One TLS handshake of a warm-up connection.</summary>
 internal sealed record TlsHandshake(double ElapsedMs, string Protocol, string CertificateSubject);

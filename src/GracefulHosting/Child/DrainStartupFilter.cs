@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
 namespace GracefulHosting.Child;
@@ -10,18 +11,20 @@ namespace GracefulHosting.Child;
 /// Puts one middleware in front of the app: once the child drains, each HTTP/1.x response says
 /// <c>Connection: close</c> and each HTTP/2 connection is asked to close (GOAWAY), so clients stop
 /// reusing connections to this generation before Kestrel closes them. Requests that may stay open
-/// for long (WebSocket handshakes, requests for event streams) run tracked, so that the drain can
-/// tell them to go.
+/// for long (WebSocket handshakes, gRPC calls, requests for event streams) run tracked, so that the
+/// drain can tell them to go.
 /// </summary>
 internal sealed class DrainStartupFilter : IStartupFilter
 {
     private readonly DrainState _drain;
     private readonly LongLivedConnections _longLived;
+    private readonly bool _grpc;
 
-    public DrainStartupFilter(DrainState drain, LongLivedConnections longLived)
+    public DrainStartupFilter(DrainState drain, LongLivedConnections longLived, IOptions<GracefulRestartOptions> options)
     {
         _drain = drain;
         _longLived = longLived;
+        _grpc = options.Value.EndGrpcStreams;
     }
 
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
@@ -36,7 +39,7 @@ internal sealed class DrainStartupFilter : IStartupFilter
                 CloseAfterResponse(context);
             }
 
-            var candidate = LongLivedConnections.Recognise(context);
+            var candidate = LongLivedConnections.Recognise(context, _grpc);
             return candidate == LongLivedCandidate.None
                 ? nextMiddleware(context)
                 : _longLived.RunAsync(context, nextMiddleware, candidate);

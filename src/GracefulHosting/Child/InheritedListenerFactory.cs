@@ -3,6 +3,7 @@ using System.Runtime.Versioning;
 using GracefulHosting.Endpoints;
 using GracefulHosting.Protocol;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace GracefulHosting.Child;
 
@@ -84,7 +85,7 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
             throw;
         }
 
-        var listener = new InheritedConnectionListener(inner, socket, _sockets, _drain, _warmup);
+        var listener = new InheritedConnectionListener(inner, socket, _sockets, _drain, _warmup, settings.ProtocolsOf(text, occurrence));
         _listeners.Add(listener);
         return listener;
     }
@@ -110,8 +111,10 @@ internal sealed class InheritedConnectionListener : IConnectionListener
     private readonly InheritedListener _socket;
     private int _released;
 
-    public InheritedConnectionListener(IConnectionListener inner, InheritedListener socket, InheritedSockets sockets, DrainState drain, ChildWarmup warmup)
+    public InheritedConnectionListener(IConnectionListener inner, InheritedListener socket, InheritedSockets sockets, DrainState drain, ChildWarmup warmup,
+        HttpProtocols? declaredProtocols = null)
     {
+        DeclaredProtocols = declaredProtocols;
         _inner = inner;
         _socket = socket;
         _sockets = sockets;
@@ -120,6 +123,9 @@ internal sealed class InheritedConnectionListener : IConnectionListener
     }
 
     public int Fd => _socket.Fd;
+
+    /// <summary>The endpoint's HTTP protocols as its configuration names them; null when only code may set them.</summary>
+    public HttpProtocols? DeclaredProtocols { get; }
 
     /// <summary>Queues an in-memory connection for Kestrel to accept next.</summary>
     public void Inject(ConnectionContext connection) => _injected.Writer.TryWrite(connection);

@@ -14,26 +14,30 @@ internal enum LongLivedCandidate
 
     /// <summary>A request that accepts <c>text/event-stream</c>, as every <c>EventSource</c> sends.</summary>
     EventStream,
+
+    /// <summary>A gRPC call (content type <c>application/grpc</c> or a variant): long-lived if it turns out to stream.</summary>
+    Grpc,
 }
 
 /// <summary>How a drain dealt with the long-lived requests of a generation.</summary>
 /// <param name="WebSocketsClosed">WebSockets that got a close frame with status 1001 from the library.</param>
 /// <param name="WebSocketsAlreadyClosing">WebSockets that the app or the client was closing already.</param>
+/// <param name="GrpcStreamsEnded">Streaming gRPC calls whose <c>RequestAborted</c> the library fired, to end with status UNAVAILABLE.</param>
 /// <param name="EventStreamsEnded">Event streams whose <c>RequestAborted</c> the library fired.</param>
 /// <param name="MarkedEnded">Responses of marked endpoints whose <c>RequestAborted</c> the library fired.</param>
 /// <param name="Aborted">Requests still open at the end of the grace period, aborted by the library.</param>
 /// <param name="Elapsed">From the start of the drain until the last one finished or was aborted.</param>
 internal readonly record struct LongLivedDrainResult(
-    int WebSocketsClosed, int WebSocketsAlreadyClosing, int EventStreamsEnded, int MarkedEnded, int Aborted, TimeSpan Elapsed)
+    int WebSocketsClosed, int WebSocketsAlreadyClosing, int GrpcStreamsEnded, int EventStreamsEnded, int MarkedEnded, int Aborted, TimeSpan Elapsed)
 {
-    public int Total => WebSocketsClosed + WebSocketsAlreadyClosing + EventStreamsEnded + MarkedEnded;
+    public int Total => WebSocketsClosed + WebSocketsAlreadyClosing + GrpcStreamsEnded + EventStreamsEnded + MarkedEnded;
 }
 
 /// <summary>
-/// The requests of this generation that may stay open for long: WebSockets, event streams and
-/// requests to endpoints marked <see cref="LongLivedAttribute"/>. Ordinary requests are never
-/// tracked; a request is a candidate by its headers (upgrade, extended CONNECT, an <c>Accept</c> of
-/// <c>text/event-stream</c>) or by its endpoint's metadata.
+/// The requests of this generation that may stay open for long: WebSockets, event streams, streaming
+/// gRPC calls and requests to endpoints marked <see cref="LongLivedAttribute"/>. Ordinary requests are
+/// never tracked; a request is a candidate by its headers (upgrade, extended CONNECT, a gRPC content
+/// type, an <c>Accept</c> of <c>text/event-stream</c>) or by its endpoint's metadata.
 /// </summary>
 internal sealed class LongLivedConnections
 {
@@ -49,14 +53,22 @@ internal sealed class LongLivedConnections
     private TimeSpan _grace;
     private TimeProvider _time = TimeProvider.System;
 
-    /// <summary>Decides from the request alone whether to track it; reads two features and one header.</summary>
-    public static LongLivedCandidate Recognise(HttpContext context)
+    /// <summary>
+    /// Decides from the request alone whether to track it; reads two features and two headers.
+    /// <paramref name="grpc"/> false leaves gRPC calls untracked (<see cref="GracefulRestartOptions.EndGrpcStreams"/>).
+    /// </summary>
+    public static LongLivedCandidate Recognise(HttpContext context, bool grpc = true)
     {
         var features = context.Features;
         if (features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true ||
             features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true)
         {
             return LongLivedCandidate.WebSocket;
+        }
+
+        if (grpc && GrpcStatus.IsGrpc(context.Request.ContentType))
+        {
+            return LongLivedCandidate.Grpc;
         }
 
         foreach (string? accept in context.Request.Headers.Accept)
@@ -96,12 +108,26 @@ internal sealed class LongLivedConnections
                 }, (request, context.Response));
             }
 
-            await next(candidate == LongLivedCandidate.WebSocket ? WebSocketCapture.Capture(context, request) : context).ConfigureAwait(false);
+            await next(candidate switch
+            {
+                LongLivedCandidate.WebSocket => FeatureCapture.CaptureWebSocket(context, request),
+                LongLivedCandidate.Grpc => FeatureCapture.CaptureGrpc(context, request),
+                _ => context,
+            }).ConfigureAwait(false);
+            if (request.Kind == LongLivedKind.GrpcStream && request.EndedByLibrary && !request.Aborted)
+            {
+                // Grpc.AspNetCore has written the status the method ended with (cancelled, or OK) but not sent it yet.
+                GrpcStatus.SetUnavailable(context.Response);
+            }
         }
         catch (OperationCanceledException) when (request.EndedByLibrary && !request.Aborted)
         {
             // The app stopped because the library fired its RequestAborted: the response ends normally
             // (for a started response, the final chunk or end of stream), as the drain intends.
+            if (request.Kind == LongLivedKind.GrpcStream)
+            {
+                GrpcStatus.SetUnavailable(context.Response);
+            }
         }
         finally
         {
@@ -224,6 +250,7 @@ internal sealed class LongLivedConnections
             return new LongLivedDrainResult(
                 WebSocketsClosed: told.Count(r => r.WebSocket?.ClosedForRestart == true),
                 WebSocketsAlreadyClosing: told.Count(r => r.Kind == LongLivedKind.WebSocket && r.WebSocket?.ClosedForRestart != true),
+                GrpcStreamsEnded: told.Count(r => r.Kind == LongLivedKind.GrpcStream),
                 EventStreamsEnded: told.Count(r => r.Kind == LongLivedKind.EventStream),
                 MarkedEnded: told.Count(r => r.Kind == LongLivedKind.Marked),
                 Aborted: aborted,

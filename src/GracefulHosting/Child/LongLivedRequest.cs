@@ -19,11 +19,14 @@ internal enum LongLivedKind
 
     /// <summary>A request to an endpoint marked <see cref="LongLivedAttribute"/>.</summary>
     Marked,
+
+    /// <summary>A gRPC call that streams (server, client or both ways); unary calls never become one.</summary>
+    GrpcStream,
 }
 
 /// <summary>
 /// One request that may stay open for long: a WebSocket handshake, a request for an event stream,
-/// or a request to a marked endpoint. While it runs it stands in for the request's
+/// a gRPC call or a request to a marked endpoint. While it runs it stands in for the request's
 /// <see cref="IHttpRequestLifetimeFeature"/>, so that the library can fire the app's
 /// <c>RequestAborted</c> to end it without aborting the connection.
 /// </summary>
@@ -57,8 +60,8 @@ internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
     /// <summary>Completes when the request has ended, however it ended.</summary>
     public Task Finished => _finished.Task;
 
-    /// <summary>True once the library has fired <c>RequestAborted</c> to end an event stream or marked response.</summary>
-    public bool EndedByLibrary => _kind is LongLivedKind.EventStream or LongLivedKind.Marked && Volatile.Read(ref _toldToGo) == 1;
+    /// <summary>True once the library has fired <c>RequestAborted</c> to end an event stream, gRPC stream or marked response.</summary>
+    public bool EndedByLibrary => _kind is LongLivedKind.EventStream or LongLivedKind.Marked or LongLivedKind.GrpcStream && Volatile.Read(ref _toldToGo) == 1;
 
     /// <summary>True once the library has aborted the request after the grace period.</summary>
     public bool Aborted => _aborted;
@@ -75,6 +78,15 @@ internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
     void IHttpRequestLifetimeFeature.Abort() => _lifetime.Abort();
 
     public void MarkLongLived() => Become(LongLivedKind.Marked);
+
+    /// <summary>Grpc.AspNetCore runs this call as a streaming one (<see cref="GrpcStreamingSignal"/>).</summary>
+    public void GrpcStreaming()
+    {
+        if (_kind == LongLivedKind.None)
+        {
+            Become(LongLivedKind.GrpcStream);
+        }
+    }
 
     /// <summary>Wraps the WebSocket the app accepted; the app uses the wrapper.</summary>
     public WebSocket Accepted(WebSocket socket)
@@ -97,9 +109,9 @@ internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
 
     /// <summary>
     /// Tells a long-lived request to go, once: a WebSocket gets a close frame with status 1001; an
-    /// event stream or marked response sees <c>RequestAborted</c> fire and its connection is asked to
-    /// close after it (HTTP/1.1 keep-alive ends, HTTP/2 gets GOAWAY). Does nothing to a request that
-    /// is not long-lived.
+    /// event stream, gRPC stream or marked response sees <c>RequestAborted</c> fire and its connection is
+    /// asked to close after it (HTTP/1.1 keep-alive ends, HTTP/2 gets GOAWAY); a gRPC stream then ends
+    /// with status UNAVAILABLE (<see cref="GrpcStatus"/>). Does nothing to a request that is not long-lived.
     /// </summary>
     public void TellToGo(CancellationToken closeDeadline)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 
 namespace GracefulHosting.Endpoints;
@@ -21,6 +22,7 @@ internal sealed class EndpointSettings
     public static EndpointSettings From(IConfiguration? kestrel, HostingAddresses hosting)
     {
         var entries = new List<Entry>();
+        string? defaultProtocols = kestrel?["EndpointDefaults:Protocols"];
         if (kestrel is not null)
         {
             string prefix = (kestrel as IConfigurationSection)?.Path is { Length: > 0 } path ? path + ":" : "";
@@ -28,12 +30,12 @@ internal sealed class EndpointSettings
             {
                 if (endpoint["Url"] is { } url)
                 {
-                    entries.Add(new Entry($"{prefix}Endpoints:{endpoint.Key}:Url", endpoint.Key, url));
+                    entries.Add(new Entry($"{prefix}Endpoints:{endpoint.Key}:Url", endpoint.Key, url, endpoint["Protocols"] ?? defaultProtocols));
                 }
             }
         }
 
-        entries.AddRange(hosting.Urls.Select(url => new Entry(hosting.Source, null, url)));
+        entries.AddRange(hosting.Urls.Select(url => new Entry(hosting.Source, null, url, defaultProtocols)));
         return new EndpointSettings(entries);
     }
 
@@ -47,6 +49,15 @@ internal sealed class EndpointSettings
 
     /// <summary>The name of the <c>Kestrel:Endpoints</c> entry that asks for <paramref name="endpoint"/>, or null.</summary>
     public string? NameOf(string endpoint, int occurrence = 0) => Find(endpoint, occurrence)?.Name;
+
+    /// <summary>
+    /// The HTTP protocols the configuration gives <paramref name="endpoint"/> (its entry's <c>Protocols</c>,
+    /// else <c>EndpointDefaults:Protocols</c>), or null when it names none: code may still set them.
+    /// </summary>
+    public HttpProtocols? ProtocolsOf(string endpoint, int occurrence = 0) =>
+        Find(endpoint, occurrence)?.Protocols is { } text && Enum.TryParse<HttpProtocols>(text, ignoreCase: true, out var protocols)
+            ? protocols
+            : null;
 
     /// <summary>
     /// The setting behind the <paramref name="occurrence"/>th request (0-based) of <paramref name="endpoint"/>:
@@ -107,5 +118,5 @@ internal sealed class EndpointSettings
         }
     }
 
-    private sealed record Entry(string Setting, string? Name, string Url);
+    private sealed record Entry(string Setting, string? Name, string Url, string? Protocols);
 }

@@ -1,6 +1,7 @@
 using GracefulHosting.Child;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Timeouts;
 
 namespace GracefulHosting.Tests.Child;
 
@@ -37,6 +38,98 @@ public sealed class LongLivedConnectionsTests
         Assert.Equal(LongLivedCandidate.EventStream, LongLivedConnections.Recognise(context));
     }
 
+    [Theory]
+    [InlineData("application/grpc")]
+    [InlineData("application/grpc+proto")]
+    [InlineData("application/grpc-web")]
+    [InlineData("application/grpc-web-text+proto")]
+    [InlineData("Application/GRPC; charset=utf-8")]
+    public void Recognise_GrpcContentType_Grpc(string contentType)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.ContentType = contentType;
+
+        Assert.Equal(LongLivedCandidate.Grpc, LongLivedConnections.Recognise(context));
+        Assert.Equal(LongLivedCandidate.None, LongLivedConnections.Recognise(context, grpc: false));
+    }
+
+    [Theory]
+    [InlineData("application/grpcx")]
+    [InlineData("application/json")]
+    [InlineData("text/grpc")]
+    public void Recognise_OtherContentType_None(string contentType)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.ContentType = contentType;
+
+        Assert.Equal(LongLivedCandidate.None, LongLivedConnections.Recognise(context));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DrainAsync_StreamingGrpcCall_CancelledAndEndsWithUnavailable(bool responseStarted)
+    {
+        var connections = new LongLivedConnections();
+        var (context, lifetime) = NewContext();
+        var response = new ResponseFeature { Started = responseStarted };
+        context.Features.Set<IHttpResponseFeature>(response);
+        context.Features.Set<IHttpResponseTrailersFeature>(response);
+        var run = await StartGrpcAsync(connections, context, streams: true);
+
+        var result = await connections.DrainAsync(Grace, TimeProvider.System, CancellationToken.None);
+
+        await run;
+        Assert.Equal(1, result.GrpcStreamsEnded);
+        Assert.Equal(0, result.Aborted);
+        Assert.False(lifetime.Aborted);
+        var status = responseStarted ? response.Trailers : response.Headers;
+        Assert.Equal("14", status["grpc-status"]);
+        Assert.Equal(GrpcStatus.RestartingMessage, status["grpc-message"]);
+    }
+
+    [Fact]
+    public async Task DrainAsync_UnaryGrpcCall_LeftToFinish()
+    {
+        var connections = new LongLivedConnections();
+        var (context, lifetime) = NewContext();
+        var release = new TaskCompletionSource();
+        var run = await StartGrpcAsync(connections, context, streams: false, release.Task);
+
+        var result = await connections.DrainAsync(Grace, TimeProvider.System, CancellationToken.None);
+
+        Assert.Equal(0, result.Total);
+        Assert.False(context.RequestAborted.IsCancellationRequested);
+        release.SetResult();
+        await run;
+        Assert.Equal("0", context.Response.Headers["grpc-status"]);
+        Assert.False(lifetime.Aborted);
+    }
+
+    [Fact]
+    public async Task RunAsync_RequestTimeoutsReplaceTheFeature_StreamingStillSeenAndTimeoutDisabled()
+    {
+        var connections = new LongLivedConnections();
+        var (context, _) = NewContext();
+        var timeouts = new TimeoutFeature();
+        var started = new TaskCompletionSource();
+        var run = connections.RunAsync(context, async c =>
+        {
+            // As UseRequestTimeouts() does when a policy applies, after the library's middleware.
+            c.Features.Set<IHttpRequestTimeoutFeature>(timeouts);
+            c.Features.Get<IHttpRequestTimeoutFeature>()!.DisableTimeout();
+            started.SetResult();
+            await Task.Delay(Timeout.Infinite, c.RequestAborted);
+        }, LongLivedCandidate.Grpc);
+        await started.Task;
+
+        var result = await connections.DrainAsync(Grace, TimeProvider.System, CancellationToken.None);
+
+        await run;
+        Assert.True(timeouts.Disabled);
+        Assert.Equal(1, result.GrpcStreamsEnded);
+    }
+
     [Fact]
     public async Task DrainAsync_MarkedRequestWaitingOnRequestAborted_EndsItCleanly()
     {
@@ -47,7 +140,7 @@ public sealed class LongLivedConnectionsTests
         var result = await connections.DrainAsync(Grace, TimeProvider.System, CancellationToken.None);
 
         await run; // the cancellation the handler let escape ends the request normally
-        Assert.Equal(new LongLivedDrainResult(0, 0, 0, 1, 0, result.Elapsed), result);
+        Assert.Equal(new LongLivedDrainResult(0, 0, 0, 0, 1, 0, result.Elapsed), result);
         Assert.True(result.Elapsed < Grace);
         Assert.False(lifetime.Aborted);
         Assert.Same(lifetime, context.Features.Get<IHttpRequestLifetimeFeature>());
@@ -150,6 +243,39 @@ public sealed class LongLivedConnectionsTests
         return run;
     }
 
+    /// <summary>
+    /// Runs a gRPC call as Grpc.AspNetCore does: a streaming method disables its request timeout and waits
+    /// on its cancellation token (<paramref name="release"/> for a unary one); the status goes into the
+    /// headers or, once the response has started, the trailers. Returns the run once the method has started.
+    /// </summary>
+    private static async Task<Task> StartGrpcAsync(LongLivedConnections connections, HttpContext context, bool streams, Task? release = null)
+    {
+        var started = new TaskCompletionSource();
+        var run = connections.RunAsync(context, async c =>
+        {
+            if (streams)
+            {
+                c.Features.Get<IHttpRequestTimeoutFeature>()?.DisableTimeout();
+            }
+
+            started.SetResult();
+            string status = "0";
+            try
+            {
+                await (release ?? Task.Delay(Timeout.Infinite, c.RequestAborted)).WaitAsync(c.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                status = "1";
+            }
+
+            var destination = c.Response.HasStarted ? c.Features.Get<IHttpResponseTrailersFeature>()!.Trailers : c.Response.Headers;
+            destination["grpc-status"] = status;
+        }, LongLivedCandidate.Grpc);
+        await started.Task;
+        return run;
+    }
+
     private static (DefaultHttpContext Context, Lifetime Lifetime) NewContext()
     {
         var context = new DefaultHttpContext();
@@ -179,6 +305,25 @@ public sealed class LongLivedConnectionsTests
         }
 
         public void ClientLeaves() => _aborted.Cancel();
+    }
+
+    /// <summary>A response that supports trailers, started or not.</summary>
+    private sealed class ResponseFeature : HttpResponseFeature, IHttpResponseTrailersFeature
+    {
+        public bool Started { get; init; }
+
+        public override bool HasStarted => Started;
+
+        public IHeaderDictionary Trailers { get; set; } = new HeaderDictionary();
+    }
+
+    private sealed class TimeoutFeature : IHttpRequestTimeoutFeature
+    {
+        public bool Disabled { get; private set; }
+
+        public CancellationToken RequestTimeoutToken => CancellationToken.None;
+
+        public void DisableTimeout() => Disabled = true;
     }
 
     private sealed class UpgradeFeature : IHttpUpgradeFeature

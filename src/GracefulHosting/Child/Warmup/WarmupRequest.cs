@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Extensions.Configuration;
 
 namespace GracefulHosting.Child.Warmup;
@@ -64,43 +63,6 @@ internal sealed record WarmupRequest(string Key, string Method, string Target, I
     /// <summary>Each request repeated as often as it asks, in order: one entry per response to expect.</summary>
     public static IReadOnlyList<WarmupRequest> Expand(IReadOnlyList<WarmupRequest> requests) =>
         [.. requests.SelectMany(r => Enumerable.Repeat(r, r.Repeat))];
-
-    /// <summary>
-    /// The requests as HTTP/1.1, pipelined on one connection; the last asks the server to close it.
-    /// Content-Length and Connection are the warm-up's own; the validator keeps them out of the headers.
-    /// </summary>
-    public static string ToHttp1(IReadOnlyList<WarmupRequest> expanded)
-    {
-        var text = new StringBuilder();
-        for (int i = 0; i < expanded.Count; i++)
-        {
-            var request = expanded[i];
-            text.Append(request.Method).Append(' ').Append(request.Target).Append(" HTTP/1.1\r\n");
-            if (!request.Headers.Any(h => h.Key.Equals("Host", StringComparison.OrdinalIgnoreCase)))
-            {
-                text.Append("Host: localhost\r\n");
-            }
-
-            if (!request.Headers.Any(h => h.Key.Equals("User-Agent", StringComparison.OrdinalIgnoreCase)))
-            {
-                text.Append("User-Agent: GracefulHosting-warmup\r\n");
-            }
-
-            foreach (var (name, value) in request.Headers)
-            {
-                text.Append(name).Append(": ").Append(value).Append("\r\n");
-            }
-
-            if (request.Method is not ("GET" or "HEAD" or "OPTIONS" or "DELETE"))
-            {
-                text.Append("Content-Length: 0\r\n");
-            }
-
-            text.Append(i == expanded.Count - 1 ? "Connection: close\r\n\r\n" : "\r\n");
-        }
-
-        return text.ToString();
-    }
 
     /// <summary>
     /// Null when every response has the status its request expects; otherwise what went wrong, naming

@@ -93,24 +93,6 @@ public class WarmupRequestTests
     }
 
     [Fact]
-    public void ToHttp1_RepeatedRequestsWithHeaders_PipelinedAndTheLastCloses()
-    {
-        var requests = WarmupRequest.Expand(
-        [
-            new("k0", "GET", "/a?x=1", [new("Authorization", "Bearer t")], 2, 2),
-            new("k1", "POST", "/b", [new("Host", "example.com")], 2, 1),
-        ]);
-
-        string text = WarmupRequest.ToHttp1(requests);
-
-        Assert.Equal(
-            "GET /a?x=1 HTTP/1.1\r\nHost: localhost\r\nUser-Agent: GracefulHosting-warmup\r\nAuthorization: Bearer t\r\n\r\n" +
-            "GET /a?x=1 HTTP/1.1\r\nHost: localhost\r\nUser-Agent: GracefulHosting-warmup\r\nAuthorization: Bearer t\r\n\r\n" +
-            "POST /b HTTP/1.1\r\nUser-Agent: GracefulHosting-warmup\r\nHost: example.com\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            text);
-    }
-
-    [Fact]
     public void Check_EveryStatusInItsClass_Null()
     {
         var requests = WarmupRequest.Expand([new("k0", "GET", "/a", [], 2, 2), new("k1", "GET", "/b", [], 4, 1)]);
