@@ -89,15 +89,20 @@ def wait_for_pid(port, accept=lambda pid: True, timeout=60.0, https=False):
     raise TimeoutError(f"no answer from 127.0.0.1:{port}")
 
 
-def proc_stat(pid):
-    """(session id, utime + stime + cutime + cstime in clock ticks) of a live process, or None."""
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (the state first), or None once it is gone."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             text = stat.read()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()
-    if fields[0] in ("Z", "X"):
+    return text[text.rindex(")") + 2:].split()
+
+
+def proc_stat(pid):
+    """(session id, utime + stime + cutime + cstime in clock ticks) of a live process, or None."""
+    fields = stat_fields(pid)
+    if fields is None or fields[0] in ("Z", "X"):
         return None
     return int(fields[3]), sum(int(f) for f in fields[11:15])
 
@@ -789,12 +794,14 @@ def median_max(values):
     return f"{statistics.median(values):.0f} / {max(values):.0f}" if values else "n/a"
 
 
-def splice_ws_section(path, section):
-    """Replaces the long-lived section of an existing benchmarks.md (or adds it before the plot)."""
+def splice_section(path, section):
+    """Replaces the section of an existing benchmarks.md that starts with section[0], its heading
+    (or adds it before the plot), leaving every other section as it is."""
+    heading = section[0]
     with open(path) as existing:
         lines = existing.read().split("\n")
-    if WS_HEADING in lines:
-        start = lines.index(WS_HEADING)
+    if heading in lines:
+        start = lines.index(heading)
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ") or lines[i].startswith("![")), len(lines))
         lines[start:end] = section
     else:
@@ -1060,7 +1067,7 @@ def main():
     if only:
         if ws is not None:
             # Only the long-lived rows: rewrite just their section of the existing results.
-            splice_ws_section(os.path.join(DOCS, "benchmarks.md"), ws_section(ws))
+            splice_section(os.path.join(DOCS, "benchmarks.md"), ws_section(ws))
         return 0
     first_response = time_to_new_pid()
     rss = {kind: memory(kind) for kind in ("jit", "aot")}

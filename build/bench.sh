@@ -4,7 +4,8 @@
 # from Debian's packaged sources, and measures them all side by side in one run under the same load
 # and restart schedule. Writes docs/benchmarks.md and docs/restart-latency.svg.
 # BENCH_DURATION (seconds per load run, default 20) and BENCH_ONLY (comma-separated scenario names,
-# for a quick look; writes no docs) shorten development runs.
+# for a quick look; writes no docs but the sections of "ws" and "soak") shorten development runs.
+# The chaos soak (build/soak.py) runs last: SOAK_DURATION seconds (default 600), SOAK_SEED repeats a run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,3 +55,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$out/key.pem" -out "$out/cert.pem" 2>/dev/null
 
 python3 build/bench.py
+# The soak replaces only its own section of docs/benchmarks.md, so it can run alone.
+case ",${BENCH_ONLY:-}," in
+  ,,|*,soak,*) python3 build/soak.py ;;
+esac
