@@ -15,7 +15,7 @@ namespace GracefulHosting.Master;
 /// this child holds that end, so no other local process can speak for it.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed class ChildProcess : IDisposable
+internal sealed class ChildProcess : Supervision.IChild
 {
     /// <summary>Environment variables a child must not see: systemd's are meant for the master only.</summary>
     internal static readonly string[] HiddenVariables =

@@ -1,0 +1,23 @@
+using System.Runtime.Versioning;
+using GracefulHosting.Master.Sockets;
+using GracefulHosting.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace GracefulHosting.Master.Supervision;
+
+/// <summary>
+/// Starts real child processes. Each one's socket requests are answered from the socket table, and
+/// whatever it held there is given back once it is gone, however it ends.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class ProcessLauncher(ChildCommand command, SocketTable table, TimeProvider time, ILogger logger) : IChildLauncher
+{
+    public IChild Launch(int generation)
+    {
+        var child = ChildProcess.Start(command, generation, table.FromSystemd ? table.SystemdUrls : [],
+            (SocketRequest request, out SocketReply reply) => table.Acquire(generation, request, out reply), time, logger);
+        _ = child.Exited.ContinueWith(_ => table.Release(generation), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return child;
+    }
+}
