@@ -221,11 +221,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
         {
             _notifier.Ready($"Serving on {serving} (pid {Environment.ProcessId})");
             // Without a master, this process is the one systemd's WatchdogSec= watches.
-            if (Systemd.ServiceNotifier.WatchdogInterval(Environment.ProcessId,
-                    Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID")) is { } watchdog)
-            {
-                _notifier.StartWatchdog(watchdog);
-            }
+            _notifier.StartWatchdogIfAsked();
 
             return;
         }

@@ -105,11 +105,7 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
             return;
         }
 
-        if (ServiceNotifier.WatchdogInterval(Environment.ProcessId,
-                Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID")) is { } watchdog)
-        {
-            _notifier.StartWatchdog(watchdog);
-        }
+        _notifier.StartWatchdogIfAsked();
 
         OpenControlSocket();
     }

@@ -45,8 +45,18 @@ internal sealed class ServiceNotifier : IDisposable
         return TimeSpan.FromMicroseconds(usec);
     }
 
+    /// <summary>Pings the watchdog if systemd asked this process for it (<c>WATCHDOG_USEC</c>, <c>WATCHDOG_PID</c>).</summary>
+    public void StartWatchdogIfAsked()
+    {
+        if (WatchdogInterval(Environment.ProcessId,
+                Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID")) is { } interval)
+        {
+            StartWatchdog(interval);
+        }
+    }
+
     /// <summary>Pings the watchdog at half the interval systemd asked for.</summary>
-    public void StartWatchdog(TimeSpan interval)
+    private void StartWatchdog(TimeSpan interval)
     {
         if (!IsEnabled)
         {
