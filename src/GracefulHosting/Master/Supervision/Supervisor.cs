@@ -383,9 +383,7 @@ internal sealed class Supervisor
         switch (_state)
         {
             case SupervisorState.Starting:
-                _current = child;
-                _table.Serving(child.Generation, child.Urls);
-                _metrics.GenerationServing(child.Generation);
+                Serve(child);
                 _notifier.Ready(Describe(child));
                 _state = SupervisorState.Serving;
                 _firstGeneration.TrySetResult(true);
@@ -393,7 +391,7 @@ internal sealed class Supervisor
                 break;
             case SupervisorState.Restarting:
                 var old = _current;
-                _current = child;
+                Serve(child);
                 if (old is not null)
                 {
                     Retire(old);
@@ -402,9 +400,7 @@ internal sealed class Supervisor
                 EndRestart(Completed(child, _restart!.Began));
                 break;
             case SupervisorState.Backoff:
-                _current = child;
-                _table.Serving(child.Generation, child.Urls);
-                _metrics.GenerationServing(child.Generation);
+                Serve(child);
                 var outcome = new RestartOutcome(true, $"generation {child.Generation} (pid {child.Pid}) serves, replacing one that crashed");
                 if (_restart is not null)
                 {
@@ -450,13 +446,19 @@ internal sealed class Supervisor
         }
     }
 
+    /// <summary><paramref name="child"/> serves now: the table keeps the sockets it holds, and the gauge names it.</summary>
+    private void Serve(IChild child)
+    {
+        _current = child;
+        _table.Serving(child.Generation, child.Urls);
+        _metrics.GenerationServing(child.Generation);
+    }
+
     private RestartOutcome Completed(IChild next, long began)
     {
         var elapsed = _time.GetElapsedTime(began);
-        _table.Serving(next.Generation, next.Urls);
         MasterLog.RestartCompleted(_logger, next.Generation, next.Pid, elapsed.TotalMilliseconds);
         _metrics.RestartCompleted(elapsed);
-        _metrics.GenerationServing(next.Generation);
         _notifier.Ready(Describe(next));
         return new RestartOutcome(true, $"generation {next.Generation} (pid {next.Pid}) serves after {elapsed.TotalMilliseconds:0} ms");
     }
@@ -473,6 +475,13 @@ internal sealed class Supervisor
     /// <summary>The restart under way (or the replacement that satisfies one) has its outcome: whoever asked hears it.</summary>
     private void EndRestart(RestartOutcome outcome)
     {
+        Settle(outcome);
+        ServeOrGoOn();
+    }
+
+    /// <summary>Records the outcome of the restart under way and gives it to whoever waits for it.</summary>
+    private void Settle(RestartOutcome outcome)
+    {
         var restart = _restart!;
         _restart = null;
         _view = _view with { LastRestart = (outcome, _time.GetUtcNow()) };
@@ -480,8 +489,6 @@ internal sealed class Supervisor
         {
             waiter.TrySetResult(outcome);
         }
-
-        ServeOrGoOn();
     }
 
     /// <summary>
@@ -655,7 +662,7 @@ internal sealed class Supervisor
         _backoffTimer?.Dispose();
         if (_restart is not null)
         {
-            EndRestartStopping();
+            Settle(RestartOutcome.Stopping);
         }
 
         if (_start is { Undecided: true, Child: { } starting } start)
@@ -687,17 +694,6 @@ internal sealed class Supervisor
         }
 
         CheckStopped();
-    }
-
-    private void EndRestartStopping()
-    {
-        var restart = _restart!;
-        _restart = null;
-        _view = _view with { LastRestart = (RestartOutcome.Stopping, _time.GetUtcNow()) };
-        foreach (var waiter in restart.Waiters)
-        {
-            waiter.TrySetResult(RestartOutcome.Stopping);
-        }
     }
 
     /// <summary>
