@@ -33,63 +33,81 @@ internal sealed class GracefulRestartSetup
         "(Host.CreateDefaultBuilder, before Build) or builder.Services.AddGracefulRestart() " +
         "(HostApplicationBuilder) on a host built by Microsoft.Extensions.Hosting.";
 
-    private readonly List<Action<GracefulRestartOptions>> _configure = [];
-
-    public GracefulRestartSetup(Action<GracefulRestartOptions>? configure)
-    {
-        if (configure is not null)
-        {
-            _configure.Add(configure);
-        }
-    }
-
     /// <summary>
-    /// Registers options, the guards and this setup as the pending marker; a second call only adds
+    /// Registers the options, the guards and this setup as the pending marker; a second call only adds
     /// <paramref name="configure"/>.
     /// </summary>
     public static void Register(IServiceCollection services, Action<GracefulRestartOptions>? configure)
     {
         HostBuildingHook.EnsureListening();
-        var pending = FindPending(services);
-        if (pending is not null)
+        if (FindPending(services) is null)
         {
-            if (configure is not null)
-            {
-                pending._configure.Add(configure);
-                services.Configure(configure);
-            }
-
-            return;
+            services.AddSingleton(new GracefulRestartSetup());
+            services.AddOptions<GracefulRestartOptions>();
+            services.AddSingleton<IGracefulRestartContext>(_ => throw new InvalidOperationException(NotAppliedMessage));
+            services.AddSingleton<IHostedService, NotAppliedGuard>();
         }
 
-        var setup = new GracefulRestartSetup(configure);
-        services.AddSingleton(setup);
-        var options = services.AddOptions<GracefulRestartOptions>().BindConfiguration(GracefulRestartOptions.SectionName);
         if (configure is not null)
         {
-            options.Configure(configure);
+            services.Configure(configure);
         }
-
-        options.ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GracefulRestartOptions>, GracefulRestartOptionsValidator>());
-        services.AddSingleton<IGracefulRestartContext>(_ => throw new InvalidOperationException(NotAppliedMessage));
-        services.AddSingleton<IHostedService, NotAppliedGuard>();
     }
 
     /// <summary>The setup registered in <paramref name="services"/> and not applied yet, or null.</summary>
     public static GracefulRestartSetup? FindPending(IServiceCollection services) =>
         services.LastOrDefault(d => d.ServiceType == typeof(GracefulRestartSetup) && !d.IsKeyedService)?.ImplementationInstance as GracefulRestartSetup;
 
-    public GracefulRestartOptions BindOptions(IConfiguration configuration)
+    /// <summary>
+    /// Binds the section, then runs the configure steps registered for the options (from
+    /// <c>AddGracefulRestart(configure)</c> or <c>services.Configure&lt;GracefulRestartOptions&gt;</c>) in order.
+    /// </summary>
+    public static GracefulRestartOptions BindOptions(IServiceCollection services, IConfiguration configuration)
     {
         var options = new GracefulRestartOptions();
         configuration.GetSection(GracefulRestartOptions.SectionName).Bind(options);
-        foreach (var configure in _configure)
+        // The role depends on these values and is chosen before the container exists, so steps that
+        // need services cannot run; every other step runs here, once.
+        foreach (var step in OptionsSteps(services, typeof(IConfigureOptions<GracefulRestartOptions>)))
         {
-            configure(options);
+            if (step is IConfigureNamedOptions<GracefulRestartOptions> named)
+            {
+                named.Configure(Options.DefaultName, options);
+            }
+            else
+            {
+                ((IConfigureOptions<GracefulRestartOptions>)step).Configure(options);
+            }
+        }
+
+        foreach (var step in OptionsSteps(services, typeof(IPostConfigureOptions<GracefulRestartOptions>)))
+        {
+            ((IPostConfigureOptions<GracefulRestartOptions>)step).PostConfigure(Options.DefaultName, options);
         }
 
         return options;
+    }
+
+    private static IEnumerable<object> OptionsSteps(IServiceCollection services, Type stepType)
+    {
+        foreach (var descriptor in services.Where(d => d.ServiceType == stepType && !d.IsKeyedService).ToList())
+        {
+            yield return descriptor.ImplementationInstance ?? throw new InvalidOperationException(
+                $"{nameof(GracefulRestartOptions)} is configured by a step that needs services ({descriptor.ImplementationType?.Name ?? "a factory"}); " +
+                "the process's role is chosen from these options before the container is built. Set them in the " +
+                $"'{GracefulRestartOptions.SectionName}' configuration section, in AddGracefulRestart(configure) or with " +
+                "services.Configure<GracefulRestartOptions>(action).");
+        }
+    }
+
+    /// <summary>Hands the bound, validated options to the container, in place of the steps already run.</summary>
+    private static void ServeBoundOptions(IServiceCollection services, GracefulRestartOptions options)
+    {
+        services.RemoveAll<IConfigureOptions<GracefulRestartOptions>>();
+        services.RemoveAll<IPostConfigureOptions<GracefulRestartOptions>>();
+        services.RemoveAll<IValidateOptions<GracefulRestartOptions>>();
+        services.RemoveAll<IOptionsChangeTokenSource<GracefulRestartOptions>>();
+        services.AddSingleton<IOptionsFactory<GracefulRestartOptions>>(new BoundOptionsFactory(options));
     }
 
     /// <param name="services">The app's final service collection.</param>
@@ -97,7 +115,7 @@ internal sealed class GracefulRestartSetup
     /// <param name="applicationName">The host's application name: the app's assembly, unless the app set another.</param>
     public void Apply(IServiceCollection services, IConfiguration configuration, string? applicationName = null)
     {
-        var options = BindOptions(configuration);
+        var options = BindOptions(services, configuration);
         if (options.Enabled && options.Mode != GracefulRestartMode.Disabled)
         {
             var result = new GracefulRestartOptionsValidator().Validate(Options.DefaultName, options);
@@ -114,6 +132,7 @@ internal sealed class GracefulRestartSetup
         }
 
         RemoveGuards(services);
+        ServeBoundOptions(services, options);
         string? marker = GracefulRestartProcess.MarkerText;
         var inputs = new RoleInputs(
             OperatingSystem.IsLinux(),

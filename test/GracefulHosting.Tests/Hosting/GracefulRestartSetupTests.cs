@@ -21,7 +21,7 @@ public class GracefulRestartSetupTests
     [Fact]
     public void BindOptions_EmptyConfiguration_Defaults()
     {
-        var options = new GracefulRestartSetup(configure: null).BindOptions(Config());
+        var options = GracefulRestartSetup.BindOptions(new ServiceCollection(), Config());
 
         var defaults = new GracefulRestartOptions();
         Assert.True(options.Enabled);
@@ -49,7 +49,7 @@ public class GracefulRestartSetupTests
             ("GracefulRestart:CrashRestartDelay", "00:00:00.250"),
             ("GracefulRestart:CrashRestartMaxDelay", "00:00:10"));
 
-        var options = new GracefulRestartSetup(configure: null).BindOptions(configuration);
+        var options = GracefulRestartSetup.BindOptions(new ServiceCollection(), configuration);
 
         Assert.False(options.Enabled);
         Assert.Equal(GracefulRestartMode.Direct, options.Mode);
@@ -67,7 +67,7 @@ public class GracefulRestartSetupTests
     {
         var configuration = Config(("StartTimeout", "00:00:05"), ("Other:Strategy", "StopFirst"));
 
-        var options = new GracefulRestartSetup(configure: null).BindOptions(configuration);
+        var options = GracefulRestartSetup.BindOptions(new ServiceCollection(), configuration);
 
         Assert.Equal(TimeSpan.FromSeconds(60), options.StartTimeout);
         Assert.Equal(RestartStrategy.StartFirst, options.Strategy);
@@ -79,9 +79,10 @@ public class GracefulRestartSetupTests
         var configuration = Config(
             ("GracefulRestart:StartTimeout", "00:00:05"),
             ("GracefulRestart:Strategy", "StopFirst"));
-        var setup = new GracefulRestartSetup(o => o.StartTimeout = TimeSpan.FromSeconds(7));
+        var services = new ServiceCollection();
+        services.AddGracefulRestart(o => o.StartTimeout = TimeSpan.FromSeconds(7));
 
-        var options = setup.BindOptions(configuration);
+        var options = GracefulRestartSetup.BindOptions(services, configuration);
 
         Assert.Equal(TimeSpan.FromSeconds(7), options.StartTimeout);
         Assert.Equal(RestartStrategy.StopFirst, options.Strategy);
@@ -91,9 +92,10 @@ public class GracefulRestartSetupTests
     public void BindOptions_ConfigureAction_SeesBoundValues()
     {
         TimeSpan seen = TimeSpan.Zero;
-        var setup = new GracefulRestartSetup(o => seen = o.ExitTimeout);
+        var services = new ServiceCollection();
+        services.AddGracefulRestart(o => seen = o.ExitTimeout);
 
-        setup.BindOptions(Config(("GracefulRestart:ExitTimeout", "00:00:42")));
+        GracefulRestartSetup.BindOptions(services, Config(("GracefulRestart:ExitTimeout", "00:00:42")));
 
         Assert.Equal(TimeSpan.FromSeconds(42), seen);
     }
@@ -103,7 +105,7 @@ public class GracefulRestartSetupTests
     {
         var configuration = Config(("GracefulRestart:Mode", "Sideways"));
 
-        var e = Assert.Throws<InvalidOperationException>(() => new GracefulRestartSetup(configure: null).BindOptions(configuration));
+        var e = Assert.Throws<InvalidOperationException>(() => GracefulRestartSetup.BindOptions(new ServiceCollection(), configuration));
 
         Assert.Contains("GracefulRestart:Mode", e.Message, StringComparison.Ordinal);
         Assert.Contains("Sideways", e.Message, StringComparison.Ordinal);
@@ -114,9 +116,54 @@ public class GracefulRestartSetupTests
     {
         var configuration = Config(("GracefulRestart:StartTimeout", "five seconds"));
 
-        var e = Assert.Throws<InvalidOperationException>(() => new GracefulRestartSetup(configure: null).BindOptions(configuration));
+        var e = Assert.Throws<InvalidOperationException>(() => GracefulRestartSetup.BindOptions(new ServiceCollection(), configuration));
 
         Assert.Contains("GracefulRestart:StartTimeout", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_ConfigureActionAndSection_BoundOnceAndTheContainerServesThatInstance()
+    {
+        int calls = 0;
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection([new("GracefulRestart:StartTimeout", "00:00:09")]);
+        builder.Services.AddGracefulRestart(o => calls++);
+
+        using var host = builder.Build();
+        var options = host.Services.GetRequiredService<IOptions<GracefulRestartOptions>>().Value;
+
+        Assert.Equal(1, calls);
+        Assert.Equal(TimeSpan.FromSeconds(9), options.StartTimeout);
+        Assert.Same(options, host.Services.GetRequiredService<IOptionsMonitor<GracefulRestartOptions>>().CurrentValue);
+    }
+
+    [Fact]
+    public void Apply_AppConfiguresOptionsItself_TheRoleAndTheContainerSeeIt()
+    {
+        var services = new ServiceCollection();
+        services.AddGracefulRestart();
+        services.Configure<GracefulRestartOptions>(o => o.Mode = GracefulRestartMode.Disabled);
+        services.PostConfigure<GracefulRestartOptions>(o => o.StartTimeout = TimeSpan.FromSeconds(8));
+
+        new GracefulRestartSetup().Apply(services, Config());
+
+        Assert.Equal(GracefulRestartRole.Disabled, Context(services).Role);
+        using var provider = services.BuildServiceProvider();
+        var options = provider.GetRequiredService<IOptions<GracefulRestartOptions>>().Value;
+        Assert.Equal(GracefulRestartMode.Disabled, options.Mode);
+        Assert.Equal(TimeSpan.FromSeconds(8), options.StartTimeout);
+    }
+
+    [Fact]
+    public void Apply_ConfigureStepNeedsServices_ThrowsNamingTheWaysThatWork()
+    {
+        var services = new ServiceCollection();
+        services.AddGracefulRestart();
+        services.AddOptions<GracefulRestartOptions>().Configure<TimeProvider>((o, time) => o.StartTimeout = TimeSpan.FromSeconds(5));
+
+        var e = Assert.Throws<InvalidOperationException>(() => new GracefulRestartSetup().Apply(services, Config()));
+
+        Assert.Contains("'GracefulRestart' configuration section", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -125,7 +172,7 @@ public class GracefulRestartSetupTests
         var services = new ServiceCollection();
         var configuration = Config(("GracefulRestart:StartTimeout", "00:00:00"));
 
-        var e = Assert.Throws<OptionsValidationException>(() => new GracefulRestartSetup(configure: null).Apply(services, configuration));
+        var e = Assert.Throws<OptionsValidationException>(() => new GracefulRestartSetup().Apply(services, configuration));
 
         Assert.Contains("GracefulRestart:StartTimeout", e.Message, StringComparison.Ordinal);
         Assert.Contains("'00:00:00'", e.Message, StringComparison.Ordinal);
@@ -140,7 +187,7 @@ public class GracefulRestartSetupTests
         var services = new ServiceCollection();
         var configuration = Config((key, value), ("GracefulRestart:StartTimeout", "00:00:00"));
 
-        new GracefulRestartSetup(configure: null).Apply(services, configuration);
+        new GracefulRestartSetup().Apply(services, configuration);
 
         Assert.Equal(new GracefulRestartContext(GracefulRestartRole.Disabled, 0), Context(services));
     }
@@ -154,13 +201,13 @@ public class GracefulRestartSetupTests
         builder.Services.AddHostedService<FakeHostedService>();
         var before = builder.Services.ToList();
 
-        new GracefulRestartSetup(configure: null).Apply(builder.Services, Config());
+        new GracefulRestartSetup().Apply(builder.Services, Config());
 
         Assert.Equal(new GracefulRestartContext(GracefulRestartRole.Disabled, 0), Context(builder.Services));
         Assert.Equal(before, builder.Services.Take(before.Count));
-        // Only the role and the log enricher are added.
+        // Only the bound options, the role and the log enricher are added.
         Assert.Equal(
-            [typeof(GracefulRestartContext), typeof(IGracefulRestartContext), typeof(Serilog.Core.ILogEventEnricher)],
+            [typeof(IOptionsFactory<GracefulRestartOptions>), typeof(GracefulRestartContext), typeof(IGracefulRestartContext), typeof(Serilog.Core.ILogEventEnricher)],
             builder.Services.Skip(before.Count).Select(d => d.ServiceType));
     }
 
@@ -171,7 +218,7 @@ public class GracefulRestartSetupTests
         var builder = WebApplication.CreateSlimBuilder();
         builder.Services.AddSingleton<IServer>(_ => new FakeServer());
 
-        new GracefulRestartSetup(configure: null).Apply(builder.Services, Config());
+        new GracefulRestartSetup().Apply(builder.Services, Config());
 
         Assert.Equal(GracefulRestartRole.Disabled, Context(builder.Services).Role);
     }
@@ -184,7 +231,7 @@ public class GracefulRestartSetupTests
         builder.Services.AddHostedService<FakeHostedService>();
         Assert.Contains(builder.Services, d => d.ImplementationType == typeof(FakeHostedService));
 
-        new GracefulRestartSetup(configure: null).Apply(builder.Services, Config());
+        new GracefulRestartSetup().Apply(builder.Services, Config());
 
         Assert.Equal(new GracefulRestartContext(GracefulRestartRole.Master, 0), Context(builder.Services));
         var hosted = Assert.Single(builder.Services, d => d.ServiceType == typeof(IHostedService));
@@ -199,7 +246,8 @@ public class GracefulRestartSetupTests
         AssertNoChildMarker();
         var builder = WebApplication.CreateSlimBuilder();
 
-        new GracefulRestartSetup(o => o.ExitTimeout = TimeSpan.FromSeconds(40)).Apply(builder.Services, Config());
+        builder.Services.Configure<GracefulRestartOptions>(o => o.ExitTimeout = TimeSpan.FromSeconds(40));
+        new GracefulRestartSetup().Apply(builder.Services, Config());
         using var provider = builder.Services.BuildServiceProvider();
 
         Assert.Equal(TimeSpan.FromSeconds(55), provider.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);

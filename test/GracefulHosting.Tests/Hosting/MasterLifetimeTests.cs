@@ -31,7 +31,7 @@ public sealed class MasterLifetimeTests
             builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
         }
 
-        new GracefulRestartSetup(configure: null).Apply(builder.Services, new ConfigurationBuilder().Build());
+        new GracefulRestartSetup().Apply(builder.Services, new ConfigurationBuilder().Build());
         await using var services = builder.Services.BuildServiceProvider();
         var lifetime = services.GetRequiredService<IHostLifetime>();
         await lifetime.WaitForStartAsync(CancellationToken.None);

@@ -1,6 +1,7 @@
 using GracefulHosting.Child.Warmup;
 using GracefulHosting.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GracefulHosting.Tests.Child.Warmup;
 
@@ -14,7 +15,7 @@ public class WarmupRequestTests
     private static readonly Func<string, string?> NoEnvironment = _ => null;
 
     /// <summary>The options as the app gets them: bound from configuration by the setup.</summary>
-    private static GracefulRestartOptions Bind(IConfiguration configuration) => new GracefulRestartSetup(configure: null).BindOptions(configuration);
+    private static GracefulRestartOptions Bind(IConfiguration configuration) => GracefulRestartSetup.BindOptions(new ServiceCollection(), configuration);
 
     [Fact]
     public void BindOptions_RequestList_BindsEveryField()
