@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Runtime.Versioning;
+using GracefulHosting.Interop;
+
+namespace GracefulHosting.Master.Supervision;
+
+/// <summary>
+/// Runs a starting generation at a lower CPU priority until it is ready, so that on busy cores its JIT
+/// and start-up work yields to the generation that serves. Chosen by GRACEFUL_RESTART_START_PRIORITY:
+/// <c>nice</c> (nice 10 until ready, then the master's own value, where the kernel allows that),
+/// <c>batch</c> (SCHED_BATCH until ready); anything else leaves the priority alone.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class StartPriority
+{
+    public const string VariableName = "GRACEFUL_RESTART_START_PRIORITY";
+    private const int StartNice = 10;
+
+    private readonly string _mode;
+    private readonly int _masterNice;
+
+    private StartPriority(string mode, int masterNice)
+    {
+        _mode = mode;
+        _masterNice = masterNice;
+    }
+
+    public static StartPriority FromEnvironment() => For(Environment.GetEnvironmentVariable(VariableName) ?? "");
+
+    public static StartPriority For(string mode) => new(mode.Trim().ToLowerInvariant(), Libc.GetNice());
+
+    public void Lower(int pid)
+    {
+        switch (_mode)
+        {
+            // Raising a nice value back needs CAP_SYS_NICE or RLIMIT_NICE; without either the generation
+            // would serve at nice 10 for good, so it starts at the master's priority instead.
+            case "nice" when CanRestoreNice():
+                ForEachThread(pid, tid => Libc.TrySetNice(tid, StartNice));
+                break;
+            case "batch":
+                ForEachThread(pid, tid => Libc.TrySetPolicy(tid, Libc.SCHED_BATCH));
+                break;
+        }
+    }
+
+    public void Restore(int pid)
+    {
+        switch (_mode)
+        {
+            case "nice" when CanRestoreNice():
+                ForEachThread(pid, tid => Libc.TrySetNice(tid, _masterNice));
+                break;
+            case "batch":
+                ForEachThread(pid, tid => Libc.TrySetPolicy(tid, Libc.SCHED_OTHER));
+                break;
+        }
+    }
+
+    private bool CanRestoreNice() => Libc.GetEffectiveUserId() == 0 || NiceLimit() >= 20 - _masterNice;
+
+    private static int NiceLimit()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max nice priority", StringComparison.Ordinal));
+            var soft = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3];
+            return int.TryParse(soft, NumberStyles.Integer, CultureInfo.InvariantCulture, out int limit) ? limit : 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    // Threads inherit their creator's priority, so a second pass catches any created during the first.
+    private static void ForEachThread(int pid, Func<int, bool> apply)
+    {
+        for (int pass = 0; pass < 2; pass++)
+        {
+            try
+            {
+                foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+                {
+                    if (int.TryParse(Path.GetFileName(task), NumberStyles.None, CultureInfo.InvariantCulture, out int tid))
+                    {
+                        apply(tid);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return;
+            }
+        }
+    }
+}
