@@ -29,30 +29,21 @@ internal sealed class StartPriority
 
     public static StartPriority For(string mode) => new(mode.Trim().ToLowerInvariant(), Libc.GetNice());
 
-    public void Lower(int pid)
+    public void Lower(int pid) => Set(pid, StartNice, Libc.SCHED_BATCH);
+
+    public void Restore(int pid) => Set(pid, _masterNice, Libc.SCHED_OTHER);
+
+    private void Set(int pid, int nice, int policy)
     {
         switch (_mode)
         {
             // Raising a nice value back needs CAP_SYS_NICE or RLIMIT_NICE; without either the generation
             // would serve at nice 10 for good, so it starts at the master's priority instead.
             case "nice" when CanRestoreNice():
-                ForEachThread(pid, tid => Libc.TrySetNice(tid, StartNice));
+                ForEachThread(pid, tid => Libc.TrySetNice(tid, nice));
                 break;
             case "batch":
-                ForEachThread(pid, tid => Libc.TrySetPolicy(tid, Libc.SCHED_BATCH));
-                break;
-        }
-    }
-
-    public void Restore(int pid)
-    {
-        switch (_mode)
-        {
-            case "nice" when CanRestoreNice():
-                ForEachThread(pid, tid => Libc.TrySetNice(tid, _masterNice));
-                break;
-            case "batch":
-                ForEachThread(pid, tid => Libc.TrySetPolicy(tid, Libc.SCHED_OTHER));
+                ForEachThread(pid, tid => Libc.TrySetPolicy(tid, policy));
                 break;
         }
     }
