@@ -97,9 +97,3 @@ internal sealed class ChildWarmup
         public PipeWriter Output { get; } = output;
     }
 }
-
-/// <summary>What the warm-up of one endpoint saw: the response statuses, the protocol that carried them and, over HTTPS, the TLS handshake.</summary>
-internal sealed record WarmupResult(IReadOnlyList<int> Statuses, TlsHandshake? Handshake, string Protocol);
-
-/// <summary>One TLS handshake of a warm-up connection.</summary>
-internal sealed record TlsHandshake(double ElapsedMs, string Protocol, string CertificateSubject);

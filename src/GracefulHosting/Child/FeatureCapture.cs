@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Timeouts;
@@ -87,22 +86,4 @@ internal sealed class FeatureCapture : IFeatureCollection
     public IEnumerator<KeyValuePair<Type, object>> GetEnumerator() => _inner.GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-}
-
-/// <summary>A WebSocket feature whose accepted sockets the library knows about.</summary>
-internal sealed class TrackedWebSocketFeature : IHttpWebSocketFeature
-{
-    private readonly IHttpWebSocketFeature _inner;
-    private readonly LongLivedRequest _request;
-
-    public TrackedWebSocketFeature(IHttpWebSocketFeature inner, LongLivedRequest request)
-    {
-        _inner = inner;
-        _request = request;
-    }
-
-    public bool IsWebSocketRequest => _inner.IsWebSocketRequest;
-
-    public async Task<WebSocket> AcceptAsync(WebSocketAcceptContext context) =>
-        _request.Accepted(await _inner.AcceptAsync(context).ConfigureAwait(false));
 }

@@ -3,36 +3,6 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace GracefulHosting.Child;
 
-/// <summary>What kind of request the drain middleware tracks from its start.</summary>
-internal enum LongLivedCandidate
-{
-    /// <summary>An ordinary request: not tracked.</summary>
-    None,
-
-    /// <summary>An HTTP/1.1 upgrade or an HTTP/2 extended CONNECT: it may become a WebSocket.</summary>
-    WebSocket,
-
-    /// <summary>A request that accepts <c>text/event-stream</c>, as every <c>EventSource</c> sends.</summary>
-    EventStream,
-
-    /// <summary>A gRPC call (content type <c>application/grpc</c> or a variant): long-lived if it turns out to stream.</summary>
-    Grpc,
-}
-
-/// <summary>How a drain dealt with the long-lived requests of a generation.</summary>
-/// <param name="WebSocketsClosed">WebSockets that got a close frame with status 1001 from the library.</param>
-/// <param name="WebSocketsAlreadyClosing">WebSockets that the app or the client was closing already.</param>
-/// <param name="GrpcStreamsEnded">Streaming gRPC calls whose <c>RequestAborted</c> the library fired, to end with status UNAVAILABLE.</param>
-/// <param name="EventStreamsEnded">Event streams whose <c>RequestAborted</c> the library fired.</param>
-/// <param name="MarkedEnded">Responses of marked endpoints whose <c>RequestAborted</c> the library fired.</param>
-/// <param name="Aborted">Requests still open at the end of the grace period, aborted by the library.</param>
-/// <param name="Elapsed">From the start of the drain until the last one finished or was aborted.</param>
-internal readonly record struct LongLivedDrainResult(
-    int WebSocketsClosed, int WebSocketsAlreadyClosing, int GrpcStreamsEnded, int EventStreamsEnded, int MarkedEnded, int Aborted, TimeSpan Elapsed)
-{
-    public int Total => WebSocketsClosed + WebSocketsAlreadyClosing + GrpcStreamsEnded + EventStreamsEnded + MarkedEnded;
-}
-
 /// <summary>
 /// The requests of this generation that may stay open for long: WebSockets, event streams, streaming
 /// gRPC calls and requests to endpoints marked <see cref="LongLivedAttribute"/>. Ordinary requests are

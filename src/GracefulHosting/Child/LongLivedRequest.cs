@@ -5,25 +5,6 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace GracefulHosting.Child;
 
-/// <summary>What a tracked request turned out to be.</summary>
-internal enum LongLivedKind
-{
-    /// <summary>Not long-lived (yet): a WebSocket handshake not accepted, or a response not started as an event stream.</summary>
-    None,
-
-    /// <summary>An accepted WebSocket.</summary>
-    WebSocket,
-
-    /// <summary>A started <c>text/event-stream</c> response.</summary>
-    EventStream,
-
-    /// <summary>A request to an endpoint marked <see cref="LongLivedAttribute"/>.</summary>
-    Marked,
-
-    /// <summary>A gRPC call that streams (server, client or both ways); unary calls never become one.</summary>
-    GrpcStream,
-}
-
 /// <summary>
 /// One request that may stay open for long: a WebSocket handshake, a request for an event stream,
 /// a gRPC call or a request to a marked endpoint. While it runs it stands in for the request's

@@ -92,16 +92,3 @@ internal sealed record WarmupRequest(string Key, string Method, string Target, I
         return null;
     }
 }
-
-/// <summary>The status classes a warm-up request may expect: <c>2xx</c> to <c>5xx</c>.</summary>
-internal static class StatusClass
-{
-    /// <summary>The class's first digit, or null when <paramref name="text"/> is not one of them.</summary>
-    public static int? Parse(string? text) =>
-        text is { Length: 3 } && text[0] is >= '2' and <= '5' && text[1..].Equals("xx", StringComparison.OrdinalIgnoreCase)
-            ? text[0] - '0'
-            : null;
-}
-
-/// <summary>The warm-up could not be done; the message says why, and the generation does not start.</summary>
-internal sealed class WarmupFailedException(string message, Exception? inner = null) : Exception(message, inner);
