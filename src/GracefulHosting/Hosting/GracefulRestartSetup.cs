@@ -1,5 +1,8 @@
 using System.Runtime.Versioning;
 using GracefulHosting.Child;
+using GracefulHosting.Child.Drain;
+using GracefulHosting.Child.Sockets;
+using GracefulHosting.Child.Warmup;
 using GracefulHosting.Endpoints;
 using GracefulHosting.Master;
 using GracefulHosting.Systemd;

@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Connections;
+
+namespace GracefulHosting.Child.Drain;
+
+/// <summary>
+/// Whether the child is draining, and how many connections it still has open. Connections are
+/// counted as the inherited listeners accept them.
+/// </summary>
+internal sealed class DrainState
+{
+    private readonly Lock _lock = new();
+    private TaskCompletionSource _idle = NewIdle(completed: true);
+    private int _open;
+    private volatile bool _draining;
+
+    public bool IsDraining => _draining;
+
+    public int OpenConnections => Volatile.Read(ref _open);
+
+    public void BeginDraining() => _draining = true;
+
+    public void Track(ConnectionContext connection)
+    {
+        lock (_lock)
+        {
+            if (_open++ == 0)
+            {
+                _idle = NewIdle(completed: false);
+            }
+        }
+
+        connection.ConnectionClosed.Register(static state => ((DrainState)state!).OnClosed(), this);
+    }
+
+    /// <summary>Completes when no connection is open, or when <paramref name="timeout"/> has passed.</summary>
+    public async Task WaitForIdleAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        Task idle;
+        lock (_lock)
+        {
+            idle = _idle.Task;
+        }
+
+        await Task.WhenAny(idle, Task.Delay(timeout, time, cancellationToken)).ConfigureAwait(false);
+    }
+
+    private void OnClosed()
+    {
+        lock (_lock)
+        {
+            if (--_open == 0)
+            {
+                _idle.TrySetResult();
+            }
+        }
+    }
+
+    private static TaskCompletionSource NewIdle(bool completed)
+    {
+        var source = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (completed)
+        {
+            source.SetResult();
+        }
+
+        return source;
+    }
+}
