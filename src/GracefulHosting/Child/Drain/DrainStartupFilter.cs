@@ -7,13 +7,7 @@ using Microsoft.Net.Http.Headers;
 
 namespace GracefulHosting.Child.Drain;
 
-/// <summary>
-/// Puts one middleware in front of the app: once the child drains, each HTTP/1.x response says
-/// <c>Connection: close</c> and each HTTP/2 connection is asked to close (GOAWAY), so clients stop
-/// reusing connections to this generation before Kestrel closes them. Requests that may stay open
-/// for long (WebSocket handshakes, gRPC calls, requests for event streams) run tracked, so that the
-/// drain can tell them to go.
-/// </summary>
+// Ahead of the app's middleware, so that clients stop reusing this generation's connections before Kestrel closes them.
 internal sealed class DrainStartupFilter : IStartupFilter
 {
     private readonly DrainState _drain;

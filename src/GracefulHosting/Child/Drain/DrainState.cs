@@ -2,10 +2,7 @@ using Microsoft.AspNetCore.Connections;
 
 namespace GracefulHosting.Child.Drain;
 
-/// <summary>
-/// Whether the child is draining, and how many connections it still has open. Connections are
-/// counted as the inherited listeners accept them.
-/// </summary>
+// Counts the connections the inherited listeners accept, so the drain knows when none is left.
 internal sealed class DrainState
 {
     private readonly Lock _lock = new();
@@ -32,7 +29,6 @@ internal sealed class DrainState
         connection.ConnectionClosed.Register(static state => ((DrainState)state!).OnClosed(), this);
     }
 
-    /// <summary>Completes when no connection is open, or when <paramref name="timeout"/> has passed.</summary>
     public async Task WaitForIdleAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         Task idle;

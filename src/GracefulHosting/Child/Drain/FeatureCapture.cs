@@ -5,14 +5,7 @@ using Microsoft.AspNetCore.Http.Timeouts;
 
 namespace GracefulHosting.Child.Drain;
 
-/// <summary>
-/// The request's own feature collection, seen through a view that wraps two features when middleware
-/// after the library's sets them: the WebSocket feature of the app's <c>UseWebSockets()</c>, and the
-/// request timeout feature of <c>UseRequestTimeouts()</c>, whose <c>DisableTimeout()</c> is how a gRPC
-/// call says it streams. Such middleware runs after the library's, so the library cannot wrap the
-/// feature up front; this view hands every other read and write straight through, so the app and the
-/// server still share one collection.
-/// </summary>
+// UseWebSockets() and UseRequestTimeouts() set their features after the library's middleware, so they are wrapped as they are set.
 internal sealed class FeatureCapture : IFeatureCollection
 {
     private readonly IFeatureCollection _inner;
@@ -26,10 +19,6 @@ internal sealed class FeatureCapture : IFeatureCollection
         _grpc = grpc;
     }
 
-    /// <summary>
-    /// The context the rest of the pipeline sees for a request that may become a WebSocket: a context
-    /// over the same features whose WebSocket feature, once set, reports each accepted socket.
-    /// </summary>
     public static HttpContext CaptureWebSocket(HttpContext context, LongLivedRequest request)
     {
         var features = context.Features;
@@ -43,10 +32,6 @@ internal sealed class FeatureCapture : IFeatureCollection
         return View(context, request, grpc: false);
     }
 
-    /// <summary>
-    /// The context the rest of the pipeline sees for a gRPC call: a context over the same features whose
-    /// request timeout feature, now and once middleware replaces it, tells the library when the call streams.
-    /// </summary>
     public static HttpContext CaptureGrpc(HttpContext context, LongLivedRequest request)
     {
         var features = context.Features;

@@ -3,35 +3,26 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace GracefulHosting.Child.Drain;
 
-/// <summary>The gRPC status a streaming call ends with when its generation drains.</summary>
 internal static class GrpcStatus
 {
-    /// <summary>The media type of gRPC and of its variants (<c>application/grpc+proto</c>, <c>application/grpc-web-text</c>, ...).</summary>
+    // Also the prefix of its variants: application/grpc+proto, application/grpc-web-text, ...
     public const string ContentType = "application/grpc";
 
-    /// <summary>UNAVAILABLE: the code clients retry, and the one that says the server is going away.</summary>
+    // UNAVAILABLE: the code clients retry, and the one that says the server is going away.
     public const string Unavailable = "14";
 
-    /// <summary>The status message; plain ASCII with no '%', so it needs no percent-encoding.</summary>
+    // Plain ASCII with no '%', so it needs no percent-encoding.
     public const string RestartingMessage = "Server restarting; call again to reach the new generation";
 
-    /// <summary>
-    /// True for a request whose content type is gRPC's: <c>application/grpc</c>, alone or followed by
-    /// <c>+format</c>, <c>-web</c> variants or parameters.
-    /// </summary>
     public static bool IsGrpc(string? contentType) =>
         contentType is not null &&
         contentType.StartsWith(ContentType, StringComparison.OrdinalIgnoreCase) &&
         (contentType.Length == ContentType.Length || contentType[ContentType.Length] is '+' or '-' or ';');
 
-    /// <summary>
-    /// Makes the call end with status UNAVAILABLE: in the trailers once the response has started, else
-    /// in the headers of a trailers-only response, where gRPC puts the status when no message was sent.
-    /// Overwrites the status the service method ended with, which is about the cancellation, not the
-    /// restart. Does nothing once the response's trailers are sent.
-    /// </summary>
+    // Overwrites the status the method ended with, which is about the cancellation, not the restart.
     public static void SetUnavailable(HttpResponse response)
     {
+        // With no message sent, gRPC puts the status in the headers of a trailers-only response.
         var destination = response.HasStarted ? response.HttpContext.Features.Get<IHttpResponseTrailersFeature>()?.Trailers : response.Headers;
         if (destination is null || destination.IsReadOnly)
         {

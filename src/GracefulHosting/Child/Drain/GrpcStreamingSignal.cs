@@ -2,13 +2,7 @@ using Microsoft.AspNetCore.Http.Timeouts;
 
 namespace GracefulHosting.Child.Drain;
 
-/// <summary>
-/// The request timeout feature of a gRPC call, as the library sees it. Grpc.AspNetCore disables the
-/// request timeout of every call that streams (server, client or both ways) and never of a unary call,
-/// through this public ASP.NET Core feature; so the call that does so is a streaming call, which the
-/// drain must end, while a unary call finishes like any other request. The timeout itself, if
-/// <c>UseRequestTimeouts()</c> set one, is still the framework's.
-/// </summary>
+// Grpc.AspNetCore disables the request timeout of every streaming call and of no unary call: that tells the drain which calls to end.
 internal sealed class GrpcStreamingSignal : IHttpRequestTimeoutFeature
 {
     private readonly IHttpRequestTimeoutFeature? _inner;

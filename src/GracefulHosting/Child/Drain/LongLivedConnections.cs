@@ -3,15 +3,9 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace GracefulHosting.Child.Drain;
 
-/// <summary>
-/// The requests of this generation that may stay open for long: WebSockets, event streams, streaming
-/// gRPC calls and requests to endpoints marked <see cref="LongLivedAttribute"/>. Ordinary requests are
-/// never tracked; a request is a candidate by its headers (upgrade, extended CONNECT, a gRPC content
-/// type, an <c>Accept</c> of <c>text/event-stream</c>) or by its endpoint's metadata.
-/// </summary>
+// Only requests that may stay open (by their headers or their endpoint's metadata) are tracked, so ordinary ones pay nothing.
 internal sealed class LongLivedConnections
 {
-    /// <summary>The media type of server-sent events.</summary>
     internal const string EventStream = "text/event-stream";
 
     private readonly Lock _lock = new();
@@ -23,10 +17,7 @@ internal sealed class LongLivedConnections
     private TimeSpan _grace;
     private TimeProvider _time = TimeProvider.System;
 
-    /// <summary>
-    /// Decides from the request alone whether to track it; reads two features and two headers.
-    /// <paramref name="grpc"/> false leaves gRPC calls untracked (<see cref="GracefulRestartOptions.EndGrpcStreams"/>).
-    /// </summary>
+    // Two features and two headers: cheap enough for every request. grpc false is GracefulRestart:EndGrpcStreams=false.
     public static LongLivedCandidate Recognise(HttpContext context, bool grpc = true)
     {
         var features = context.Features;
@@ -52,7 +43,6 @@ internal sealed class LongLivedConnections
         return LongLivedCandidate.None;
     }
 
-    /// <summary>Runs the rest of the pipeline for a tracked request.</summary>
     public async Task RunAsync(HttpContext context, RequestDelegate next, LongLivedCandidate candidate, bool marked = false)
     {
         var request = new LongLivedRequest(this, context);
@@ -110,7 +100,6 @@ internal sealed class LongLivedConnections
         }
     }
 
-    /// <summary>The request delegate of a marked endpoint: tracked as long-lived for its whole run.</summary>
     public Task RunMarkedAsync(HttpContext context, RequestDelegate endpoint)
     {
         if (context.Features.Get<LongLivedRequest>() is { } tracked)
@@ -122,7 +111,6 @@ internal sealed class LongLivedConnections
         return RunAsync(context, endpoint, LongLivedCandidate.None, marked: true);
     }
 
-    /// <summary>A request became long-lived; if the drain has begun, it is told to go at once.</summary>
     internal void Become(LongLivedRequest request, LongLivedKind kind)
     {
         bool draining, late;
@@ -165,11 +153,7 @@ internal sealed class LongLivedConnections
         }
     }
 
-    /// <summary>
-    /// Tells every long-lived request to go, waits until they have finished or <paramref name="grace"/>
-    /// has passed, then aborts those still open. Requests that become long-lived meanwhile (on a
-    /// connection that was kept alive) are told to go as they do.
-    /// </summary>
+    // Requests that become long-lived meanwhile, on a connection kept alive, are told to go as they do.
     public async Task<LongLivedDrainResult> DrainAsync(TimeSpan grace, TimeProvider time, CancellationToken cancellationToken)
     {
         long began = time.GetTimestamp();

@@ -5,11 +5,7 @@ using Microsoft.AspNetCore.Routing.Matching;
 
 namespace GracefulHosting.Child.Drain;
 
-/// <summary>
-/// Routes requests for endpoints marked <see cref="LongLivedAttribute"/> through the library's
-/// tracking. Routing asks this policy only for paths where such an endpoint is a candidate, so
-/// other requests pay nothing for it.
-/// </summary>
+// Routing asks this policy only for paths where a [LongLived] endpoint is a candidate, so other requests pay nothing for it.
 internal sealed class LongLivedEndpointPolicy : MatcherPolicy, IEndpointSelectorPolicy
 {
     private readonly LongLivedConnections _connections;
@@ -17,7 +13,7 @@ internal sealed class LongLivedEndpointPolicy : MatcherPolicy, IEndpointSelector
 
     public LongLivedEndpointPolicy(LongLivedConnections connections) => _connections = connections;
 
-    /// <summary>After every other policy, so that the endpoint replaced here is the one that runs.</summary>
+    // After every other policy, so that the endpoint replaced here is the one that runs.
     public override int Order => int.MaxValue;
 
     public bool AppliesToEndpoints(IReadOnlyList<Endpoint> endpoints) =>
@@ -39,7 +35,6 @@ internal sealed class LongLivedEndpointPolicy : MatcherPolicy, IEndpointSelector
     private static bool IsMarked(Endpoint endpoint) =>
         endpoint.RequestDelegate is not null && endpoint.Metadata.GetMetadata<LongLivedAttribute>() is not null;
 
-    /// <summary>The same endpoint, with a request delegate that runs the original as a tracked request.</summary>
     private Endpoint Track(Endpoint endpoint)
     {
         var original = endpoint.RequestDelegate!;

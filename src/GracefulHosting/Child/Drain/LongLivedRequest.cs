@@ -5,12 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace GracefulHosting.Child.Drain;
 
-/// <summary>
-/// One request that may stay open for long: a WebSocket handshake, a request for an event stream,
-/// a gRPC call or a request to a marked endpoint. While it runs it stands in for the request's
-/// <see cref="IHttpRequestLifetimeFeature"/>, so that the library can fire the app's
-/// <c>RequestAborted</c> to end it without aborting the connection.
-/// </summary>
+// Stands in for the request's lifetime feature, so the library can fire the app's RequestAborted without aborting the connection.
 internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
 {
     private readonly LongLivedConnections _owner;
@@ -38,16 +33,12 @@ internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
 
     public LongLivedKind Kind => _kind;
 
-    /// <summary>Completes when the request has ended, however it ended.</summary>
     public Task Finished => _finished.Task;
 
-    /// <summary>True once the library has fired <c>RequestAborted</c> to end an event stream, gRPC stream or marked response.</summary>
     public bool EndedByLibrary => _kind is LongLivedKind.EventStream or LongLivedKind.Marked or LongLivedKind.GrpcStream && Volatile.Read(ref _toldToGo) == 1;
 
-    /// <summary>True once the library has aborted the request after the grace period.</summary>
     public bool Aborted => _aborted;
 
-    /// <summary>The accepted WebSocket, if this is one.</summary>
     public TrackedWebSocket? WebSocket => _webSocket;
 
     CancellationToken IHttpRequestLifetimeFeature.RequestAborted
@@ -60,7 +51,6 @@ internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
 
     public void MarkLongLived() => Become(LongLivedKind.Marked);
 
-    /// <summary>Grpc.AspNetCore runs this call as a streaming one (<see cref="GrpcStreamingSignal"/>).</summary>
     public void GrpcStreaming()
     {
         if (_kind == LongLivedKind.None)
@@ -69,7 +59,6 @@ internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
         }
     }
 
-    /// <summary>Wraps the WebSocket the app accepted; the app uses the wrapper.</summary>
     public WebSocket Accepted(WebSocket socket)
     {
         var tracked = new TrackedWebSocket(socket);
@@ -78,7 +67,6 @@ internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
         return tracked;
     }
 
-    /// <summary>Called as the response starts: an event stream is long-lived from here on.</summary>
     public void ResponseStarting(string? contentType)
     {
         if (_kind == LongLivedKind.None && contentType is not null &&
@@ -88,12 +76,6 @@ internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
         }
     }
 
-    /// <summary>
-    /// Tells a long-lived request to go, once: a WebSocket gets a close frame with status 1001; an
-    /// event stream, gRPC stream or marked response sees <c>RequestAborted</c> fire and its connection is
-    /// asked to close after it (HTTP/1.1 keep-alive ends, HTTP/2 gets GOAWAY); a gRPC stream then ends
-    /// with status UNAVAILABLE (<see cref="GrpcStatus"/>). Does nothing to a request that is not long-lived.
-    /// </summary>
     public void TellToGo(CancellationToken closeDeadline)
     {
         var kind = _kind;
@@ -108,18 +90,18 @@ internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
             return;
         }
 
+        // So that the client reconnects to the new generation: HTTP/1.1 keep-alive ends, HTTP/2 gets GOAWAY.
         _features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
         CancelEnded();
     }
 
-    /// <summary>Aborts the request's connection (or HTTP/2 stream): the last resort after the grace period.</summary>
+    // The last resort after the grace period: aborts the connection, or the HTTP/2 stream.
     public void Abort()
     {
         _aborted = true;
         _lifetime.Abort();
     }
 
-    /// <summary>The request has ended: puts the server's lifetime feature back and stops tracking.</summary>
     public void Finish()
     {
         _abortedRegistration.Dispose();
@@ -134,7 +116,7 @@ internal sealed class LongLivedRequest : IHttpRequestLifetimeFeature
 
     private void Become(LongLivedKind kind) => _owner.Become(this, kind);
 
-    /// <summary>Only under the owner's lock, so that a drain that starts meanwhile sees the kind or is seen.</summary>
+    // Only under the owner's lock, so that a drain that starts meanwhile sees the kind or is seen.
     internal void SetKind(LongLivedKind kind) => _kind = kind;
 
     private void CancelEnded()

@@ -2,20 +2,9 @@ using System.Net.WebSockets;
 
 namespace GracefulHosting.Child.Drain;
 
-/// <summary>
-/// The WebSocket an app gets from <c>AcceptWebSocketAsync</c> in a child: the server's own socket,
-/// with its sends serialised so that the library can put a close frame between two of the app's
-/// messages when the generation drains.
-/// </summary>
-/// <remarks>
-/// A WebSocket allows one send at a time, so the app's sends and the library's close take turns on
-/// one semaphore. Once the library has sent its close frame, the protocol allows no more data from
-/// this side: the app's later sends are dropped, and the app's own close is a no-op once the close
-/// handshake is complete, so a typical receive loop ends without an exception.
-/// </remarks>
+// A WebSocket allows one send at a time: the app's sends and the library's close frame take turns on one semaphore.
 internal sealed class TrackedWebSocket : WebSocket
 {
-    /// <summary>The reason sent with status 1001 (going away).</summary>
     public const string CloseReason = "server restarting";
 
     private readonly WebSocket _inner;
@@ -24,7 +13,6 @@ internal sealed class TrackedWebSocket : WebSocket
 
     public TrackedWebSocket(WebSocket inner) => _inner = inner;
 
-    /// <summary>True once the library has sent its close frame.</summary>
     public bool ClosedForRestart => _closedForRestart;
 
     public override WebSocketCloseStatus? CloseStatus => _inner.CloseStatus;
@@ -35,10 +23,7 @@ internal sealed class TrackedWebSocket : WebSocket
 
     public override string? SubProtocol => _inner.SubProtocol;
 
-    /// <summary>
-    /// Sends a close frame with status 1001 (going away) unless the socket is closing already.
-    /// Returns false if the app or the peer had started to close it.
-    /// </summary>
+    // Returns false if the app or the peer had started to close it.
     public async Task<bool> CloseForRestartAsync(CancellationToken cancellationToken)
     {
         await _sending.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -115,6 +100,7 @@ internal sealed class TrackedWebSocket : WebSocket
         await _sending.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // After the library's close frame the protocol allows no more data from this side: drop it.
             if (_closedForRestart)
             {
                 return;

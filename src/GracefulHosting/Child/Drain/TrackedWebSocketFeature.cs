@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace GracefulHosting.Child.Drain;
 
-/// <summary>A WebSocket feature whose accepted sockets the library knows about.</summary>
 internal sealed class TrackedWebSocketFeature : IHttpWebSocketFeature
 {
     private readonly IHttpWebSocketFeature _inner;

@@ -2,7 +2,7 @@ using System.Runtime.Versioning;
 
 namespace GracefulHosting.Child.Sockets;
 
-/// <summary>The listeners Kestrel bound on inherited sockets, so the child can stop them all at once.</summary>
+// So that the child can stop every listener at once when it starts draining.
 [SupportedOSPlatform("linux")]
 internal sealed class ChildListeners
 {
@@ -17,7 +17,7 @@ internal sealed class ChildListeners
         }
     }
 
-    /// <summary>The listeners bound so far, in the order Kestrel bound them.</summary>
+    // In bind order: the warm-up takes the first http and the first https listener.
     public IReadOnlyList<InheritedConnectionListener> Snapshot()
     {
         lock (_lock)

@@ -7,22 +7,7 @@ using Microsoft.Extensions.Primitives;
 
 namespace GracefulHosting.Child.Sockets;
 
-/// <summary>
-/// Keeps Kestrel in a child from re-binding its endpoints when the configuration changes. Kestrel
-/// does that on its own (<c>reloadOnChange</c>); in a child it would unbind a socket the master
-/// passed, or try to bind a new one itself. Endpoints belong to the master, which applies changes
-/// with the next restart.
-/// </summary>
-/// <remarks>
-/// <see cref="Endpoints.KestrelReloadFreeze"/> already turns off the host's own reloading loader before
-/// Kestrel starts. This guard is for what that leaves: a reloading loader the app creates itself
-/// (<c>options.Configure(section, reloadOnChange: true)</c>), and a log line when the section Kestrel's
-/// loader reads changes (not when any other setting does).
-/// Once Kestrel has started and applied its configuration (with every endpoint callback of the app),
-/// its configuration loader is replaced by one over a frozen copy of the same section, with reload
-/// off. When the configuration then changes, Kestrel compares the frozen copy with what it bound,
-/// finds no difference, and never listens for changes again.
-/// </remarks>
+// Kestrel's reloadOnChange would unbind a socket the master passed, or bind one itself; endpoints change only with a restart.
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal sealed class EndpointReloadGuard : IDisposable
 {
@@ -40,7 +25,7 @@ internal sealed class EndpointReloadGuard : IDisposable
         _masterPid = ChildService.GetParentPid();
     }
 
-    /// <summary>Call after Kestrel has started.</summary>
+    // Covers what Endpoints.KestrelReloadFreeze cannot: a reloading loader the app creates itself. Call after Kestrel started.
     public void Freeze()
     {
         if (_kestrel.ConfigurationLoader is not { } loader)
@@ -51,6 +36,7 @@ internal sealed class EndpointReloadGuard : IDisposable
 
         var live = loader.Configuration;
         var bound = Snapshot(live);
+        // Comparing this frozen copy with what it bound, Kestrel finds no change and stops listening for changes.
         var frozen = new ConfigurationBuilder()
             .Add(new MemoryConfigurationSource { InitialData = bound })
             .Build();
@@ -65,11 +51,9 @@ internal sealed class EndpointReloadGuard : IDisposable
         });
     }
 
-    /// <summary>Every value below <paramref name="section"/>, with keys relative to it.</summary>
     internal static IEnumerable<KeyValuePair<string, string?>> Snapshot(IConfiguration section) =>
         section.AsEnumerable(makePathsRelative: true).Where(pair => pair.Key.Length > 0 && pair.Value is not null).ToList();
 
-    /// <summary>True when both snapshots hold the same keys with the same values, in any order.</summary>
     internal static bool SameValues(IEnumerable<KeyValuePair<string, string?>> a, IEnumerable<KeyValuePair<string, string?>> b)
     {
         // Configuration keys are case-insensitive, values are not.

@@ -7,13 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace GracefulHosting.Child.Sockets;
 
-/// <summary>
-/// A Kestrel listener on an inherited socket. Until warm-up is done it hands Kestrel only the in-memory
-/// warm-up connection, and no real one. Unbinding it while the child drains closes our copy of the
-/// descriptor. Kestrel also unbinds endpoints when it reloads its configuration (a new certificate,
-/// other protocols); the socket then goes back to the inherited ones, so that Kestrel binds it again
-/// and clients never meet a closed port.
-/// </summary>
+// Until the warm-up is done, Kestrel gets only the in-memory warm-up connections from it, so no client meets a cold app.
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedConnectionListener : IConnectionListener
 {
@@ -40,10 +34,9 @@ internal sealed class InheritedConnectionListener : IConnectionListener
 
     public int Fd => _socket.Fd;
 
-    /// <summary>The endpoint's HTTP protocols as its configuration names them; null when only code may set them.</summary>
+    // Null when only code sets them: the warm-up then learns them from Kestrel's answer.
     public HttpProtocols? DeclaredProtocols { get; }
 
-    /// <summary>Queues an in-memory connection for Kestrel to accept next.</summary>
     public void Inject(ConnectionContext connection) => _injected.Writer.TryWrite(connection);
 
     public EndPoint EndPoint => _inner.EndPoint;
@@ -91,6 +84,7 @@ internal sealed class InheritedConnectionListener : IConnectionListener
         }
         else if (Interlocked.Exchange(ref _released, 1) == 0)
         {
+            // Kestrel reloaded its configuration and binds the endpoint again: clients never meet a closed port.
             _sockets.Return(_socket);
         }
     }

@@ -1,6 +1,4 @@
 namespace GracefulHosting.Child.Sockets;
 
-/// <summary>A listening socket this process was given, and the endpoint Kestrel asked for that it stands in for.</summary>
-/// <param name="Fd">The descriptor, this process's own.</param>
-/// <param name="Endpoint">The endpoint (text of <see cref="Endpoints.EndpointText"/>).</param>
+// A socket this process was given, and the endpoint (in EndpointText's form) it stands in for.
 internal sealed record InheritedListener(int Fd, string Endpoint);

@@ -8,13 +8,7 @@ using Microsoft.AspNetCore.Connections;
 
 namespace GracefulHosting.Child.Sockets;
 
-/// <summary>
-/// Wraps Kestrel's transport so that each endpoint Kestrel asks for (an address, a Unix socket path
-/// or a descriptor) is served on a socket from the master (or systemd in Direct mode), passed as a
-/// <see cref="FileHandleEndPoint"/>, instead of a new bind. This generation's own Kestrel decides what it
-/// binds; the master hands over the socket it holds for that endpoint or binds one. HTTPS, protocols and
-/// every other per-endpoint option stay with Kestrel.
-/// </summary>
+// Kestrel binds each endpoint on a socket from the master, as a FileHandleEndPoint, so HTTPS and endpoint options stay Kestrel's.
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedListenerFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
@@ -27,12 +21,6 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
     // How often each endpoint was asked for, to tell apart entries that ask for the same one (port 0).
     private readonly Dictionary<string, int> _asked = [];
 
-    /// <param name="inner">Kestrel's own transport, which serves on the descriptors.</param>
-    /// <param name="sockets">Where the sockets come from.</param>
-    /// <param name="listeners">The listeners bound, for the drain.</param>
-    /// <param name="drain">The drain state.</param>
-    /// <param name="warmup">The warm-up, before which listeners accept nothing real.</param>
-    /// <param name="settings">The app's endpoint settings, read when Kestrel binds, to name each endpoint's setting.</param>
     public InheritedListenerFactory(IConnectionListenerFactory inner, InheritedSockets sockets, ChildListeners listeners, DrainState drain, ChildWarmup warmup,
         Func<EndpointSettings> settings)
     {
@@ -44,17 +32,11 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
         _settings = new Lazy<EndpointSettings>(settings);
     }
 
-    /// <summary>Every endpoint the master hands over (TCP, Unix domain sockets, descriptors); others go to Kestrel's transport.</summary>
     public bool CanBind(EndPoint endpoint) =>
         EndpointText.Format(endpoint) is not null ||
         _inner is not IConnectionListenerFactorySelector selector || selector.CanBind(endpoint);
 
-    /// <exception cref="AddressInUseException">The address is in use by another process.</exception>
-    /// <exception cref="InvalidOperationException">
-    /// No socket for the endpoint (a bind error, or no systemd socket for it). Like a failed bind, Kestrel
-    /// skips it where it would skip one (the IPv6 half of <c>localhost</c>, IPv6 before IPv4 for any
-    /// address) and fails otherwise.
-    /// </exception>
+    // A refusal throws as a failed bind would, so Kestrel skips what it would skip (the IPv6 half of localhost) and fails otherwise.
     public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         string? text = EndpointText.Format(endpoint);

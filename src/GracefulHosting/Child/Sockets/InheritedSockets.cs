@@ -4,12 +4,7 @@ using GracefulHosting.Protocol;
 
 namespace GracefulHosting.Child.Sockets;
 
-/// <summary>
-/// The listening sockets this process serves on, each asked for as its Kestrel binds an endpoint:
-/// from the master over the control channel, or from systemd's sockets in Direct mode. A socket Kestrel
-/// lets go of without stopping (it reloaded its configuration) is kept for the same endpoint, so
-/// Kestrel binds it again without asking.
-/// </summary>
+// A socket Kestrel lets go of when it reloads its configuration is kept for the same endpoint, so it binds again without asking.
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedSockets
 {
@@ -28,13 +23,8 @@ internal sealed class InheritedSockets
 
     public IListenSocketSource Source { get; }
 
-    /// <summary>How many sockets this process has been given.</summary>
     public int Count => Volatile.Read(ref _taken);
 
-    /// <summary>
-    /// Checks that the control descriptor the marker names is the master's channel (an AF_UNIX packet
-    /// socket) and makes it close-on-exec, so the app's own subprocesses don't inherit it.
-    /// </summary>
     public static void ValidateControl(ChildMarker marker)
     {
         string control = $"{ChildMarker.VariableName}: control descriptor {marker.ControlFd}";
@@ -44,13 +34,10 @@ internal sealed class InheritedSockets
             throw new InvalidOperationException($"{control} is not the master's control channel (an AF_UNIX packet socket).");
         }
 
+        // So that the app's own subprocesses never inherit the master's channel.
         SocketDescriptors.Check(Libc.SetCloseOnExec(marker.ControlFd, closeOnExec: true), control);
     }
 
-    /// <summary>
-    /// The socket for <paramref name="request"/>: one Kestrel gave back for the same endpoint, else a new
-    /// one from <see cref="Source"/>, checked to be a listening stream socket. Throws as a failed bind would.
-    /// </summary>
     public async ValueTask<InheritedListener> TakeAsync(SocketRequest request, CancellationToken cancellationToken)
     {
         lock (_lock)
@@ -85,10 +72,7 @@ internal sealed class InheritedSockets
         return new InheritedListener(fd, request.Endpoint);
     }
 
-    /// <summary>
-    /// Keeps a socket Kestrel let go of without stopping (it reloaded its configuration), so that
-    /// Kestrel can bind it again; it is closed with <see cref="CloseReturned"/> if nothing does.
-    /// </summary>
+    // Kestrel reloaded its configuration and will bind again: keep the socket for that; CloseReturned closes it if nothing does.
     public void Return(InheritedListener listener)
     {
         lock (_lock)
@@ -100,10 +84,7 @@ internal sealed class InheritedSockets
         }
     }
 
-    /// <summary>
-    /// Closes a listening descriptor with close(2). A disposing <see cref="System.Net.Sockets.Socket"/>
-    /// would call shutdown(2) on a close-on-exec socket, which stops every process that shares it.
-    /// </summary>
+    // close(2), not a disposing Socket: that calls shutdown(2) on a close-on-exec socket, which stops every process sharing it.
     public void Close(int fd)
     {
         lock (_lock)
@@ -120,7 +101,6 @@ internal sealed class InheritedSockets
         Libc.Close(fd);
     }
 
-    /// <summary>Closes the sockets Kestrel gave back and did not bind again.</summary>
     public void CloseReturned()
     {
         InheritedListener[] returned;

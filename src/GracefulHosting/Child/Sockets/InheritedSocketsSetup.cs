@@ -8,12 +8,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Child.Sockets;
 
-/// <summary>
-/// Runs before the web host starts Kestrel (every <c>StartingAsync</c> runs before any hosted service's
-/// <c>StartAsync</c>), and checks that Kestrel accepts the app's endpoints. Under socket activation, when the app names no URLs and no endpoints of its own,
-/// it gives the server the URLs of systemd's sockets in place of Kestrel's default, as a plain run
-/// under systemd would need them.
-/// </summary>
+// Every StartingAsync runs before any StartAsync, so this runs before the web host starts Kestrel.
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedSocketsSetup : IHostedLifecycleService
 {
@@ -23,11 +18,6 @@ internal sealed class InheritedSocketsSetup : IHostedLifecycleService
     private readonly ILogger _logger;
     private readonly KestrelEndpointProbe _probe;
 
-    /// <param name="systemdUrls">The URLs of systemd's sockets; empty without socket activation.</param>
-    /// <param name="server">The app's server, whose hosting URLs may be set here.</param>
-    /// <param name="configuration">The app's configuration.</param>
-    /// <param name="logger">The logger.</param>
-    /// <param name="probe">Asks the app's Kestrel whether it would serve the hosting URLs.</param>
     public InheritedSocketsSetup(IReadOnlyList<string> systemdUrls, IServer server, IConfiguration configuration, ILogger<InheritedSocketsSetup> logger,
         KestrelEndpointProbe probe)
     {
@@ -41,6 +31,7 @@ internal sealed class InheritedSocketsSetup : IHostedLifecycleService
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         var addresses = _server.Features.Get<IServerAddressesFeature>();
+        // Under socket activation, an app that names no URLs serves on systemd's sockets, as a plain run under systemd would.
         if (_systemdUrls.Count > 0 && addresses is not null && !addresses.Addresses.IsReadOnly &&
             HostingAddresses.Resolve(addresses, _configuration).Urls.Count == 0 &&
             await _probe.UsesHostingUrlsAsync(cancellationToken).ConfigureAwait(false))

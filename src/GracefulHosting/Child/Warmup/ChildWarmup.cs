@@ -6,19 +6,13 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace GracefulHosting.Child.Warmup;
 
-/// <summary>
-/// Warms a new generation up before it takes real connections: the warm-up requests
-/// (<see cref="Warmup.WarmupRequest"/>) go through Kestrel, TLS on an HTTPS endpoint, and the
-/// app's whole pipeline over an in-memory connection, so the first clients do not pay for just-in-time
-/// compilation and first-use initialisation. Until it finishes, the inherited listeners accept nothing
-/// and the child does not report ready; the old generation keeps serving meanwhile.
-/// </summary>
+// Requests through Kestrel, TLS and the app's pipeline over an in-memory connection, so that the first clients pay no first-use costs.
 internal sealed class ChildWarmup
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <param name="enabled">False when there is nothing to warm up: no requests and no hooks.</param>
+    // False with no requests and no hooks: the listeners then accept at once.
     public ChildWarmup(bool enabled)
     {
         if (!enabled)
@@ -27,16 +21,12 @@ internal sealed class ChildWarmup
         }
     }
 
-    /// <summary>Completes when the listeners may accept real connections.</summary>
+    // Until then the listeners accept nothing real, and the child does not report ready.
     public Task Done => _done.Task;
 
     public void Finish() => _done.TrySetResult();
 
-    /// <summary>
-    /// The listeners to warm up: the first one Kestrel serves as http and the first it serves as
-    /// https. Kestrel's own address list (<paramref name="serverAddresses"/>, as it reports it once
-    /// started) gives each endpoint's scheme.
-    /// </summary>
+    // Kestrel's address list, as it reports it once started, gives each endpoint's scheme.
     [SupportedOSPlatform("linux")]
     public static IReadOnlyList<(InheritedConnectionListener Listener, string Scheme)> ChooseTargets(
         IReadOnlyList<InheritedConnectionListener> listeners, IEnumerable<string> serverAddresses)
@@ -55,19 +45,12 @@ internal sealed class ChildWarmup
         return targets;
     }
 
-    /// <summary>
-    /// Sends <paramref name="requests"/> (one entry per request to send) through <paramref name="listener"/>
-    /// in the protocol the endpoint speaks (<see cref="Warmup.WarmupClient"/>), over TLS when
-    /// <paramref name="tls"/> is set, and returns the status codes seen, the protocol and the TLS handshake.
-    /// <paramref name="declared"/> is the endpoint's <c>Protocols</c> setting, when the configuration names it.
-    /// Requests that check their status have the whole warm-up's budget (<paramref name="cancellationToken"/>);
-    /// the others give up after a fixed time.
-    /// </summary>
     [SupportedOSPlatform("linux")]
     public async Task<WarmupResult> RunAsync(InheritedConnectionListener listener, bool tls, HttpProtocols? declared,
         IReadOnlyList<Warmup.WarmupRequest> requests, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // Requests that check their status get the whole budget; the default ones only help, so they give up sooner.
         if (requests.All(r => r.ExpectedClass is null))
         {
             timeout.CancelAfter(Timeout);
@@ -77,7 +60,6 @@ internal sealed class ChildWarmup
         return await client.SendAsync(requests, tls, declared, timeout.Token).ConfigureAwait(false);
     }
 
-    /// <summary>A new in-memory connection that <paramref name="listener"/> hands Kestrel next; the client's end as a stream.</summary>
     [SupportedOSPlatform("linux")]
     private static Stream Connect(InheritedConnectionListener listener)
     {

@@ -6,13 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace GracefulHosting.Child.Warmup;
 
-/// <summary>
-/// A connection that lives in memory, for the warm-up requests. Kestrel may abort it and dispose it
-/// back to back; the abort signals <see cref="ConnectionClosed"/> on the thread pool, so that signal
-/// must tolerate a connection that is already disposed. (The framework's <c>DefaultConnectionContext</c>
-/// queues <c>Cancel()</c> on a token source that its <c>DisposeAsync</c> disposes, and the late
-/// <c>Cancel()</c> then throws on the thread pool, which ends the process.)
-/// </summary>
+// Not DefaultConnectionContext: Kestrel may abort and dispose back to back, and that one's queued Cancel() then throws and ends the process.
 internal sealed class InMemoryConnection : ConnectionContext, IConnectionLifetimeFeature, IConnectionEndPointFeature, IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature
 {
     private readonly CancellationTokenSource _closed = new();
@@ -45,7 +39,6 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionLifetim
 
     public override EndPoint? RemoteEndPoint { get; set; }
 
-    /// <summary>True once the connection was aborted (closed by Kestrel or by the warm-up).</summary>
     public bool IsAborted { get; private set; }
 
     public override void Abort(ConnectionAbortedException abortReason)
@@ -57,10 +50,7 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionLifetim
         ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.SignalClosed(), this, preferLocal: false);
     }
 
-    /// <summary>
-    /// Does not dispose the token source: one without a timer or wait handle holds nothing to release,
-    /// and an abort queued just before may still cancel it.
-    /// </summary>
+    // Keeps the token source: it holds nothing to release, and an abort queued just before may still cancel it.
     public override ValueTask DisposeAsync()
     {
         CompletePipes();
@@ -73,7 +63,6 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionLifetim
         Transport.Input.Complete();
     }
 
-    /// <summary>Cancels <see cref="ConnectionClosed"/>; safe at any time, also after <see cref="DisposeAsync"/>.</summary>
     internal void SignalClosed()
     {
         try

@@ -2,11 +2,7 @@ using System.IO.Pipelines;
 
 namespace GracefulHosting.Child.Warmup;
 
-/// <summary>
-/// The client end of an in-memory connection as one duplex stream: reads come from
-/// <c>input</c>, writes go to <c>output</c>, and disposing completes both, which Kestrel sees as the
-/// client closing the connection. <see cref="System.Net.Security.SslStream"/> runs over it.
-/// </summary>
+// The client's end of an in-memory connection, for SslStream and the HTTP client; disposing it closes the connection for Kestrel.
 internal sealed class PipeStream(PipeReader input, PipeWriter output) : Stream
 {
     private readonly Stream _input = input.AsStream();
