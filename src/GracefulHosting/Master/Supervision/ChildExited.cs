@@ -1,4 +1,4 @@
 namespace GracefulHosting.Master.Supervision;
 
-/// <summary>A child exited and was reaped.</summary>
+// Posted once the child is reaped.
 internal sealed record ChildExited(int Generation, int ExitCode) : MasterEvent;

@@ -1,4 +1,4 @@
 namespace GracefulHosting.Master.Supervision;
 
-/// <summary>A child closed its listening descriptors (STOPPING=1).</summary>
+// STOPPING=1: the child closed its listening descriptors.
 internal sealed record ChildStoppedAccepting(int Generation) : MasterEvent;

@@ -1,4 +1,4 @@
 namespace GracefulHosting.Master.Supervision;
 
-/// <summary>Something the supervision must answer. The loop takes them one at a time, in order.</summary>
+// The loop takes them one at a time, in order.
 internal abstract record MasterEvent;

@@ -1,4 +1,4 @@
 namespace GracefulHosting.Master.Supervision;
 
-/// <summary>The master is asked to stop (SIGTERM, SIGINT, or the host's stop).</summary>
+// SIGTERM, SIGINT, or the host's stop.
 internal sealed record StopRequested : MasterEvent;
