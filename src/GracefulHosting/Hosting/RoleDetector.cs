@@ -1,6 +1,5 @@
 namespace GracefulHosting.Hosting;
 
-/// <summary>Decides the role of the process.</summary>
 internal static class RoleDetector
 {
     public static GracefulRestartRole Detect(GracefulRestartOptions options, RoleInputs inputs)
