@@ -106,7 +106,7 @@ public sealed class GracefulRestartOptions
     /// </summary>
     public bool EndGrpcStreams { get; set; } = true;
 
-    /// <summary>The <see cref="LongLivedGracePeriod"/> in force: the set value, or its default.</summary>
+    // The set value, or its default.
     internal TimeSpan EffectiveLongLivedGracePeriod =>
         LongLivedGracePeriod ?? TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, ExitTimeout.Ticks / 2));
 

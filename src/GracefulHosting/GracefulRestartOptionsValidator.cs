@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace GracefulHosting;
 
-/// <summary>Checks every option and names the configuration key of each bad value.</summary>
+// Each failure names the configuration key of the bad value.
 internal sealed class GracefulRestartOptionsValidator : IValidateOptions<GracefulRestartOptions>
 {
     private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);

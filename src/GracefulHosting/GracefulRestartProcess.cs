@@ -20,10 +20,7 @@ public static class GracefulRestartProcess
     /// <summary>The generation of this child (1, 2, ...), or 0 when <see cref="IsChild"/> is false.</summary>
     public static int Generation => Marker?.Generation ?? 0;
 
-    /// <summary>
-    /// The child marker as this process was started with it. Read once, before the child removes the
-    /// variable from its environment so that the app's own subprocesses do not inherit it.
-    /// </summary>
+    // Read once, before the child removes the variable so that the app's own subprocesses do not inherit it.
     internal static string? MarkerText { get; } = Environment.GetEnvironmentVariable(ChildMarker.VariableName);
 
     // After MarkerText: static initializers run in the order they are written.

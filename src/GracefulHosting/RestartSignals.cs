@@ -1,6 +1,6 @@
 namespace GracefulHosting;
 
-/// <summary>Maps the names accepted by <see cref="GracefulRestartOptions.RestartSignal"/> to signal numbers.</summary>
+// The names GracefulRestart:RestartSignal accepts.
 internal static class RestartSignals
 {
     public static bool TryParse(string? name, out int signal)

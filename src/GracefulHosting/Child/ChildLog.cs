@@ -2,10 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Child;
 
-/// <summary>
-/// The child's log events. Event ids 100-199 belong to the child and are never reused (105 and 121 are
-/// retired; 130-139 are the warm-up's, in <see cref="Warmup.WarmupLog"/>). Next free id: 113.
-/// </summary>
+// Event ids 100-199 are the child's and never reused: 105 and 121 are retired, 130-139 are Warmup.WarmupLog's. Next free id: 113.
 internal static partial class ChildLog
 {
     [LoggerMessage(EventId = 100, EventName = "ChildStarting", Level = LogLevel.Information,

@@ -3,18 +3,12 @@ using System.Text;
 
 namespace GracefulHosting.Child;
 
-/// <summary>
-/// The environment variable through which a master tells its child its generation and the inherited
-/// descriptor of its control channel, over which the child asks for the socket of each endpoint:
-/// <c>generation=2;control=9</c>. Under socket activation, <c>;urls=http://127.0.0.1:8080,...</c> lists
-/// the URLs of systemd's sockets, which the child gives its server when the app names none. In values,
-/// <c>%</c>, <c>,</c>, <c>;</c> and control characters are percent-encoded.
-/// </summary>
+// The value: generation=2;control=9, plus ;urls=... under socket activation; '%', ',', ';' and control characters are percent-encoded.
 internal sealed record ChildMarker(int Generation, int ControlFd)
 {
     public const string VariableName = "GRACEFULHOSTING_CHILD";
 
-    /// <summary>URLs the child gives its server when the app names none (systemd's sockets), else empty.</summary>
+    // systemd's socket URLs, for the child's server when the app names none of its own.
     public IReadOnlyList<string> HostingUrls { get; init; } = [];
 
     public string Format()
@@ -29,7 +23,6 @@ internal sealed record ChildMarker(int Generation, int ControlFd)
         return builder.ToString();
     }
 
-    /// <summary>Parses the marker; throws <see cref="FormatException"/> with a message that names the variable.</summary>
     public static ChildMarker Parse(string value)
     {
         int? generation = null;

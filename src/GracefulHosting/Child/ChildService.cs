@@ -2,6 +2,9 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Text;
+using GracefulHosting.Child.Drain;
+using GracefulHosting.Child.Sockets;
+using GracefulHosting.Child.Warmup;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
@@ -11,11 +14,7 @@ using Microsoft.Extensions.Options;
 
 namespace GracefulHosting.Child;
 
-/// <summary>
-/// Runs in each child beside the app: reports readiness to the master once Kestrel accepts on every
-/// inherited socket, stops accepting the moment the app starts stopping, and stops the app if the
-/// master goes away.
-/// </summary>
+// The child's side of a restart: READY once warmed up, stop accepting at once when stopping, stop when the master is gone.
 [SupportedOSPlatform("linux")]
 internal sealed class ChildService : IHostedLifecycleService, IDisposable
 {
@@ -103,13 +102,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>
-    /// Runs before Kestrel stops: open connections get <see cref="GracefulRestartOptions.DrainQuietPeriod"/>
-    /// to receive a last response with <c>Connection: close</c> before Kestrel closes the idle ones.
-    /// Meanwhile WebSockets, streaming gRPC calls, event streams and marked responses are told to go, and whatever of them
-    /// is still open after <see cref="GracefulRestartOptions.LongLivedGracePeriod"/> is aborted, so
-    /// that Kestrel's stop does not wait for them until the exit timeout.
-    /// </summary>
+    // Runs before Kestrel's stop, so connections get a last Connection: close and long-lived ones cannot hold the stop until ExitTimeout.
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         var grace = _options.EffectiveLongLivedGracePeriod;

@@ -2,20 +2,16 @@ using System.Diagnostics;
 
 namespace GracefulHosting.Diagnostics;
 
-/// <summary>
-/// Forwards a child's standard output and standard error, each a pipe of its own, onto the master's,
-/// whole lines at a time (see <see cref="LinePump"/>). Sharing the master's descriptors instead let
-/// lines written at once by several processes splice into each other.
-/// </summary>
+// Each child writes to pipes of its own: sharing the master's descriptors let lines written at once by several processes splice.
 internal sealed class ChildOutput
 {
-    /// <summary>How long a child's exit waits for the rest of its output: a process it started may hold the pipes open.</summary>
+    // A process the child started may hold the pipes open.
     public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(2);
 
     private static readonly Lazy<Stream> StandardOutput = new(Console.OpenStandardOutput);
     private static readonly Lazy<Stream> StandardError = new(Console.OpenStandardError);
 
-    /// <summary>How long a READY=1 waits for the lines the child wrote before it: a stalled master output must not hold readiness.</summary>
+    // A stalled master output must not hold readiness.
     public static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(1);
 
     private readonly TimeProvider _time;
@@ -28,10 +24,8 @@ internal sealed class ChildOutput
         _time = time;
     }
 
-    /// <summary>Completes when both pipes have ended and everything read from them is written.</summary>
     public Task Completion { get; }
 
-    /// <summary>Starts forwarding the redirected output and error of <paramref name="process"/>.</summary>
     public static ChildOutput Forward(Process process, TimeProvider time)
     {
         // The master's own console writes take Console.Out's lock, one line each: so do ours, for both
@@ -47,17 +41,14 @@ internal sealed class ChildOutput
             RunThenCloseAsync(pipes[1].Pump, process.StandardError.BaseStream)), pipes, time);
     }
 
-    /// <summary>Forwards until the child's end of the pipe is closed, then closes ours, so a master that runs for years holds no pipe per child.</summary>
+    // Closes our end too, so that a master that runs for years holds no pipe per child.
     private static async Task RunThenCloseAsync(LinePump pump, Stream source)
     {
         await pump.RunAsync().ConfigureAwait(false);
         await source.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Completes once the lines the child wrote before now are forwarded (or after <see cref="CatchUpTimeout"/>):
-    /// awaited before the master acts on a message of the child, so that the child's log comes first.
-    /// </summary>
+    // Awaited before the master acts on a child's message, so that the child's log comes first.
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public Task CatchUpAsync() => Task.WhenAny(
         Task.WhenAll(_pipes.Select(p => p.Pump.CatchUpAsync(() => Interop.Libc.BytesToRead(p.Fd)))),
@@ -66,6 +57,5 @@ internal sealed class ChildOutput
     private static (LinePump Pump, int Fd) Pipe(Stream source, Stream target, object gate) =>
         (new LinePump(source, target, gate), source is System.IO.Pipes.PipeStream pipe ? (int)pipe.SafePipeHandle.DangerousGetHandle() : -1);
 
-    /// <summary>Waits until what the child wrote before it exited is forwarded, for at most <see cref="DrainTimeout"/>.</summary>
     public Task WaitDrainedAsync() => Task.WhenAny(Completion, Task.Delay(DrainTimeout, _time));
 }

@@ -4,11 +4,7 @@ using Serilog.Events;
 
 namespace GracefulHosting.Diagnostics;
 
-/// <summary>
-/// Adds <c>pid</c>, <c>role</c> (master, child, direct or disabled) and <c>generation</c> to every
-/// Serilog event. <c>UseGracefulRestart()</c> registers it in the service container, so an app that
-/// configures Serilog with <c>ReadFrom.Services(services)</c> gets these properties without code.
-/// </summary>
+// In the container, so an app that configures Serilog with ReadFrom.Services(services) gets pid, role and generation without code.
 internal sealed class GracefulRestartEnricher : ILogEventEnricher
 {
     private readonly LogEventProperty _pid;

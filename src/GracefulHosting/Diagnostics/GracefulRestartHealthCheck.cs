@@ -1,14 +1,11 @@
-using GracefulHosting.Child;
+using GracefulHosting.Child.Drain;
+using GracefulHosting.Child.Sockets;
 using GracefulHosting.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace GracefulHosting.Diagnostics;
 
-/// <summary>
-/// Unhealthy while this generation drains because the service stops, so load balancers and readiness
-/// probes stop sending it new work. While it drains for a restart the next generation serves on the
-/// same sockets, so the service stays healthy (each answer then carries <c>Connection: close</c>).
-/// </summary>
+// Unhealthy only when the service stops: during a restart the next generation serves on the same sockets.
 internal sealed class GracefulRestartHealthCheck : IHealthCheck
 {
     private readonly GracefulRestartContext _context;

@@ -1,20 +1,9 @@
 namespace GracefulHosting.Diagnostics;
 
-/// <summary>
-/// Copies what a child writes to one of its output pipes onto the master's own output, whole lines
-/// at a time, so that a line of one process is never cut by another's.
-/// </summary>
-/// <remarks>
-/// Each batch of whole lines goes to <c>target</c> in one write, under <c>gate</c>, the lock that the
-/// master's own console writer takes for each of its writes: within the master nothing interleaves,
-/// and no other process writes to the master's output any more. Memory stays bounded: a line longer
-/// than <c>maxLine</c> bytes is cut there (on a UTF-8 character boundary) and ends with a newline. A
-/// partial last line is written, with a newline, when the pipe ends. A failing target never stops the
-/// reading, so a child never blocks on a full pipe because the master's output went away.
-/// </remarks>
+// One write per batch of whole lines, under the master's console lock, so that no line of one process is cut by another's.
 internal sealed class LinePump
 {
-    /// <summary>The longest line forwarded whole, in bytes; longer lines are cut. journald's own limit is 48 KiB.</summary>
+    // journald's own limit; a longer line is cut there, on a UTF-8 character boundary.
     public const int DefaultMaxLine = 48 * 1024;
 
     private static readonly byte[] NewLine = "\n"u8.ToArray();
@@ -41,7 +30,7 @@ internal sealed class LinePump
         _maxLine = maxLine;
     }
 
-    /// <summary>Forwards until the source ends (every writer closed it) or fails; never throws.</summary>
+    // A failing target never stops the reading, so a child never blocks on a full pipe when the master's output is gone.
     public async Task RunAsync()
     {
         int held = 0;
@@ -77,16 +66,11 @@ internal sealed class LinePump
         _progress.TrySetResult();
     }
 
-    /// <summary>How many bytes the pump has read and handled (written, or held as the start of a line).</summary>
     public long Forwarded => Interlocked.Read(ref _forwarded);
 
-    /// <summary>True once the source has ended and everything read is written.</summary>
     public bool Completed => _completed;
 
-    /// <summary>
-    /// Completes once the pump has handled what it has read so far and the bytes that
-    /// <paramref name="waiting"/> says wait in the source: the whole lines among them are written by then.
-    /// </summary>
+    // Covers what was read so far and the bytes waiting() reports in the source: their whole lines are written by then.
     public async Task CatchUpAsync(Func<int> waiting)
     {
         // What was read first, then what waits: a read between the two is then counted once, never twice
@@ -108,7 +92,6 @@ internal sealed class LinePump
 
     private static TaskCompletionSource NewProgress() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Writes the whole lines among the first <paramref name="held"/> bytes, or a cut line if the buffer is full; returns what is still held.</summary>
     private int ForwardWholeLines(int held)
     {
         int end = _buffer.AsSpan(0, held).LastIndexOf((byte)'\n') + 1;
@@ -129,7 +112,6 @@ internal sealed class LinePump
         return held - end;
     }
 
-    /// <summary>The largest length not above <paramref name="bytes"/>' length that does not end inside a UTF-8 sequence.</summary>
     internal static int Utf8Boundary(ReadOnlySpan<byte> bytes)
     {
         int end = bytes.Length;

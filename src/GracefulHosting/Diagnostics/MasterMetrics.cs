@@ -2,10 +2,7 @@ using System.Diagnostics.Metrics;
 
 namespace GracefulHosting.Diagnostics;
 
-/// <summary>
-/// The master's meter, <c>GracefulHosting</c>: restarts, rollbacks, child crashes, the serving
-/// generation and how long restarts take. OpenTelemetry collects it with <c>AddMeter("GracefulHosting")</c>.
-/// </summary>
+// OpenTelemetry collects it with AddMeter("GracefulHosting").
 internal sealed class MasterMetrics : IDisposable
 {
     public const string MeterName = "GracefulHosting";

@@ -2,10 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Endpoints;
 
-/// <summary>
-/// Log events about listening sockets that a master and a Direct-mode process share. Event ids
-/// 200-299 belong to this area and are never reused.
-/// </summary>
+// Event ids 200-299 are those of the listening sockets (master and Direct mode) and never reused. Next free id: 204.
 internal static partial class EndpointLog
 {
     [LoggerMessage(EventId = 200, EventName = "StaleSocketFileRemoved", Level = LogLevel.Warning,

@@ -5,20 +5,14 @@ using Microsoft.Extensions.Configuration;
 
 namespace GracefulHosting.Endpoints;
 
-/// <summary>
-/// The settings that name endpoints (<c>Kestrel:Endpoints:*:Url</c> and the hosting URLs), so that a
-/// message can say which setting an endpoint Kestrel asked for came from, and a socket from systemd
-/// named after a <c>Kestrel:Endpoints</c> entry can be matched to it. Kestrel alone decides what to
-/// bind; this only reads the same URLs back to tell people where to look.
-/// </summary>
+// Kestrel alone decides what to bind; this reads the same URLs back to name the setting behind an endpoint and to match systemd's names.
 internal sealed class EndpointSettings
 {
     private readonly IReadOnlyList<Entry> _entries;
 
     private EndpointSettings(IReadOnlyList<Entry> entries) => _entries = entries;
 
-    /// <param name="kestrel">The section Kestrel reads endpoints from (its configuration loader's), or null.</param>
-    /// <param name="hosting">The hosting URLs the server gets.</param>
+    // kestrel: the section Kestrel's configuration loader reads endpoints from, or null.
     public static EndpointSettings From(IConfiguration? kestrel, HostingAddresses hosting)
     {
         var entries = new List<Entry>();
@@ -39,7 +33,6 @@ internal sealed class EndpointSettings
         return new EndpointSettings(entries);
     }
 
-    /// <summary>Says which setting asked for <paramref name="endpoint"/> (text of <see cref="EndpointText"/>).</summary>
     public string Describe(string endpoint, int occurrence = 0) =>
         Find(endpoint, occurrence) is { } entry
             ? $"{entry.Setting} = '{entry.Url}'"
@@ -47,30 +40,21 @@ internal sealed class EndpointSettings
                 ? "Kestrel's default http://localhost:5000"
                 : "an endpoint set in code";
 
-    /// <summary>The name of the <c>Kestrel:Endpoints</c> entry that asks for <paramref name="endpoint"/>, or null.</summary>
     public string? NameOf(string endpoint, int occurrence = 0) => Find(endpoint, occurrence)?.Name;
 
-    /// <summary>
-    /// The HTTP protocols the configuration gives <paramref name="endpoint"/> (its entry's <c>Protocols</c>,
-    /// else <c>EndpointDefaults:Protocols</c>), or null when it names none: code may still set them.
-    /// </summary>
+    // The entry's Protocols, else EndpointDefaults:Protocols; null when none is named, as code may still set them.
     public HttpProtocols? ProtocolsOf(string endpoint, int occurrence = 0) =>
         Find(endpoint, occurrence)?.Protocols is { } text && Enum.TryParse<HttpProtocols>(text, ignoreCase: true, out var protocols)
             ? protocols
             : null;
 
-    /// <summary>
-    /// The setting behind the <paramref name="occurrence"/>th request (0-based) of <paramref name="endpoint"/>:
-    /// two entries can ask for the same endpoint (two URLs with port 0), and Kestrel binds them in order.
-    /// The last match when there are fewer; null when none matches.
-    /// </summary>
+    // Two entries can ask for the same endpoint (two URLs with port 0), and Kestrel binds them in order.
     private Entry? Find(string endpoint, int occurrence)
     {
         var matching = _entries.Where(e => RequestsOf(e.Url).Contains(endpoint)).ToList();
         return matching.Count == 0 ? null : matching[Math.Min(occurrence, matching.Count - 1)];
     }
 
-    /// <summary>The settings whose value occurs in <paramref name="message"/>, else every setting.</summary>
     public string DescribeAll(string message)
     {
         var named = _entries.Where(e => message.Contains(e.Url, StringComparison.Ordinal)).ToList();
@@ -80,17 +64,12 @@ internal sealed class EndpointSettings
             : string.Join(", ", shown.Select(e => $"{e.Setting} = '{e.Url}'"));
     }
 
-    /// <summary>The endpoints Kestrel asks for to serve <c>Kestrel:Endpoints:&lt;name&gt;</c>; empty if there is no such entry.</summary>
     public IReadOnlyList<string> RequestsOfEndpoint(string name) =>
         _entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)) is { } entry
             ? RequestsOf(entry.Url)
             : [];
 
-    /// <summary>
-    /// The endpoints Kestrel's address binder asks its transport for when it serves <paramref name="url"/>:
-    /// the path of <c>unix:</c> URLs, both loopback addresses for <c>localhost</c>, the address for an IP
-    /// literal, and any address (IPv6, then IPv4) for every other host name. Empty for a URL Kestrel rejects.
-    /// </summary>
+    // As Kestrel's address binder: both loopbacks for localhost, any address (IPv6, then IPv4) for other names; empty if it rejects the URL.
     internal static IReadOnlyList<string> RequestsOf(string url)
     {
         try

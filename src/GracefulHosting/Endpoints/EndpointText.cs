@@ -6,18 +6,13 @@ using Microsoft.AspNetCore.Http;
 
 namespace GracefulHosting.Endpoints;
 
-/// <summary>
-/// The text of an endpoint Kestrel asks its transport to bind, which is also its identity: the master
-/// binds one socket per endpoint Kestrel asks for, and a child finds the socket by the same text.
-/// <c>127.0.0.1:8080</c> and <c>[::]:443</c> for TCP, <c>unix:/run/app.sock</c> for a Unix domain
-/// socket, <c>fd:3</c> for a descriptor given to <c>ListenHandle</c>.
-/// </summary>
+// The text is the endpoint's identity: one socket per text, which a child finds by the same text.
 internal static class EndpointText
 {
     private const string UnixPrefix = "unix:";
     private const string HandlePrefix = "fd:";
 
-    /// <summary>The text of <paramref name="endpoint"/>, or null for kinds of endpoint that are not handed over (named pipes).</summary>
+    // 127.0.0.1:8080, [::]:443, unix:/run/app.sock, fd:3; null for kinds that are not handed over (named pipes).
     public static string? Format(EndPoint endpoint) => endpoint switch
     {
         IPEndPoint ip => ip.ToString(),
@@ -26,32 +21,22 @@ internal static class EndpointText
         _ => null,
     };
 
-    /// <summary>True when <paramref name="text"/> has the shape <see cref="Format"/> produces.</summary>
     public static bool IsValid(string text) =>
         text.StartsWith(UnixPrefix, StringComparison.Ordinal) ? text.Length > UnixPrefix.Length
         : text.StartsWith(HandlePrefix, StringComparison.Ordinal) ? ulong.TryParse(text.AsSpan(HandlePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out _)
         : IPEndPoint.TryParse(text, out _);
 
-    /// <summary>The endpoint <paramref name="text"/> names, which must be valid (<see cref="IsValid"/>).</summary>
     public static EndPoint Parse(string text) =>
         text.StartsWith(UnixPrefix, StringComparison.Ordinal) ? new UnixDomainSocketEndPoint(text[UnixPrefix.Length..])
         : text.StartsWith(HandlePrefix, StringComparison.Ordinal)
             ? new FileHandleEndPoint(ulong.Parse(text.AsSpan(HandlePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture), FileHandleType.Auto)
         : IPEndPoint.Parse(text);
 
-    /// <summary>
-    /// The URL among those Kestrel reports (<paramref name="urls"/>) that the socket bound to
-    /// <paramref name="local"/> serves, for logs; its plain address when none matches.
-    /// </summary>
+    // For logs: the socket's plain address when no URL matches.
     public static string FindUrl(IReadOnlyList<string> urls, EndPoint? local) =>
         Match(urls, local)?.Url ?? (local is null ? "?" : HttpUrl(local) ?? local.ToString() ?? "?");
 
-    /// <summary>
-    /// The URL among those Kestrel reports (<paramref name="urls"/>) that names the socket bound to
-    /// <paramref name="local"/>, parsed as Kestrel parses it, or null when none does. A URL names the
-    /// socket when it has the socket's port and IP address (an IPv4-mapped IPv6 socket included), or
-    /// <c>localhost</c> for a loopback socket, or the same Unix domain socket path.
-    /// </summary>
+    // A URL names the socket by its port and IP (an IPv4-mapped socket too), localhost for loopback, or the same Unix path.
     public static (string Url, BindingAddress Address)? Match(IEnumerable<string> urls, EndPoint? local)
     {
         foreach (string url in urls)
@@ -84,7 +69,6 @@ internal static class EndpointText
         return null;
     }
 
-    /// <summary>The URL a plain HTTP endpoint on the socket bound to <paramref name="local"/> has, as Kestrel parses URLs.</summary>
     public static string? HttpUrl(EndPoint local) => local switch
     {
         IPEndPoint ip => "http://" + ip,

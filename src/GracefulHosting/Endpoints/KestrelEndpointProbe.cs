@@ -12,12 +12,7 @@ using Microsoft.Extensions.Options;
 
 namespace GracefulHosting.Endpoints;
 
-/// <summary>
-/// Asks the app's own Kestrel, without serving, whether it would serve the hosting URLs: it starts
-/// another <see cref="KestrelServer"/> with freshly built options of the app (its <c>ConfigureKestrel</c>,
-/// <c>Listen*</c> calls and <c>Kestrel:Endpoints</c>) over a transport that only records what Kestrel
-/// asks for. Its application is never called.
-/// </summary>
+// Asks the app's own Kestrel what it would bind, without serving: another server with the app's options over a transport that records.
 internal sealed class KestrelEndpointProbe
 {
     // A Unix socket path no app uses: Kestrel asks for it only when it serves the hosting URLs.
@@ -36,16 +31,10 @@ internal sealed class KestrelEndpointProbe
         _services = services;
     }
 
-    /// <summary>The hosting URLs of the app now: those it set on its server, else those of its configuration.</summary>
     public HostingAddresses GetHostingAddresses() =>
         HostingAddresses.Resolve(_services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>(), _configuration);
 
-    /// <summary>
-    /// Starts the app's Kestrel once over a transport that binds nothing, so that endpoints Kestrel rejects
-    /// (an invalid URL, a scheme it does not serve, a dynamic port on <c>localhost</c>) fail before any
-    /// socket is asked for, with Kestrel's own message and the settings that name the endpoints.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">Kestrel cannot start with these endpoints.</exception>
+    // So that endpoints Kestrel rejects fail before any socket is asked for, with Kestrel's own message and the settings behind them.
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
         var hosting = GetHostingAddresses();
@@ -65,11 +54,7 @@ internal sealed class KestrelEndpointProbe
         }
     }
 
-    /// <summary>
-    /// True when Kestrel would serve the hosting URLs, that is when neither code nor <c>Kestrel:Endpoints</c>
-    /// name endpoints (or <c>PreferHostingUrls</c> is set). Kestrel is asked with a URL no app uses, and
-    /// with its log silenced, since the warning that it overrides such a URL would mislead.
-    /// </summary>
+    // Asked with a URL no app uses, and with Kestrel's log silenced: its warning that it overrides such a URL would mislead.
     public async Task<bool> UsesHostingUrlsAsync(CancellationToken cancellationToken)
     {
         var hosting = GetHostingAddresses() with { Urls = [SentinelUrl] };
@@ -108,12 +93,7 @@ internal sealed class KestrelEndpointProbe
         return bound;
     }
 
-    /// <summary>
-    /// Another server of the app's own kind, built by its container with these options, this transport
-    /// and no QUIC transport: with the HTTPS configuration service and the metrics of a plain run. The
-    /// public <see cref="KestrelServer"/> constructor serves when the app's server cannot be built so;
-    /// it creates a meter per server that is never released, so it is not the first choice.
-    /// </summary>
+    // The app's own kind of server, from its container: KestrelServer's public constructor makes a meter per server, never released.
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2072",
         Justification = "The type is that of the IServer the app's container has built; its registration (AddSingleton<IServer, TImplementation>) keeps the type's public constructors.")]
     private IServer CreateServer(KestrelServerOptions options, ProbeTransport transport, ILoggerFactory loggers)
@@ -134,7 +114,7 @@ internal sealed class KestrelEndpointProbe
         return new KestrelServer(Options.Create(options), transport, loggers);
     }
 
-    /// <summary>The application of the probe's Kestrel, which accepts no connection and so never calls it.</summary>
+    // The probe's Kestrel accepts no connection, so it never calls this.
     private sealed class UnservedApplication : IHttpApplication<object>
     {
         public object CreateContext(IFeatureCollection contextFeatures) =>

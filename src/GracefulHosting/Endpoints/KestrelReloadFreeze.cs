@@ -5,26 +5,12 @@ using Microsoft.Extensions.Options;
 
 namespace GracefulHosting.Endpoints;
 
-/// <summary>
-/// Keeps Kestrel from re-reading its endpoint configuration on its own. The web host's defaults have
-/// Kestrel watch <c>Kestrel:Endpoints</c> and certificate files (<c>reloadOnChange</c>) and rebind
-/// live; in a child that would stop serving an address the moment the file changes, while the new
-/// address can only be bound by the master. Endpoint and certificate changes apply on the restart
-/// signal instead: the master asks Kestrel again and the next generation serves them, while the old
-/// one keeps serving what it has until the switch, and keeps it if the restart is rolled back. The
-/// master applies the same rule, so that its Kestrel and every generation's build the same options.
-/// </summary>
-/// <remarks>
-/// Each <c>IConfigureOptions&lt;KestrelServerOptions&gt;</c> of the app runs through <see cref="Wrap"/>. The
-/// first configuration loader one of them creates (the host's default, <c>Configure(section,
-/// reloadOnChange: true)</c>) is replaced at once by one over the same section that does not reload, so
-/// hooks later code adds to the loader stay. Loaders the app creates after it are left as they are.
-/// </remarks>
+// Kestrel's default reloadOnChange rebinds live and would drop a served address; endpoint and certificate changes wait for a restart.
 internal sealed class KestrelReloadFreeze
 {
     private readonly ConditionalWeakTable<KestrelServerOptions, KestrelConfigurationLoader> _replaced = [];
 
-    /// <summary>Runs <paramref name="inner"/>, then replaces the first loader it creates for these options.</summary>
+    // Replaces the first loader inner creates (the host's default) by one that does not reload, so hooks later code adds to it stay.
     public IConfigureOptions<KestrelServerOptions> Wrap(IConfigureOptions<KestrelServerOptions> inner) => new Step(inner, this);
 
     private void AfterStep(KestrelServerOptions options, KestrelConfigurationLoader? before)

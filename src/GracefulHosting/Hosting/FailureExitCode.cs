@@ -1,10 +1,6 @@
 namespace GracefulHosting.Hosting;
 
-/// <summary>
-/// Makes the process exit with a non-zero code when the master or a child stops because of an error,
-/// whatever the app's Main returns afterwards: supervisors such as systemd's <c>Restart=on-failure</c>
-/// must see the failure. The code is set again on process exit, after Main has returned.
-/// </summary>
+// systemd's Restart=on-failure must see a failure whatever Main returns, so the code is set again on process exit.
 internal static class FailureExitCode
 {
     public const int Code = 1;

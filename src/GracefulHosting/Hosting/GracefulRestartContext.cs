@@ -1,4 +1,4 @@
 namespace GracefulHosting.Hosting;
 
-/// <summary>The role and generation of this process, registered in every role as <see cref="IGracefulRestartContext"/>.</summary>
+// Registered in every role.
 internal sealed record GracefulRestartContext(GracefulRestartRole Role, int Generation) : IGracefulRestartContext;

@@ -1,5 +1,8 @@
 using System.Runtime.Versioning;
 using GracefulHosting.Child;
+using GracefulHosting.Child.Drain;
+using GracefulHosting.Child.Sockets;
+using GracefulHosting.Child.Warmup;
 using GracefulHosting.Endpoints;
 using GracefulHosting.Master;
 using GracefulHosting.Systemd;
@@ -16,14 +19,7 @@ using Microsoft.Extensions.Options;
 
 namespace GracefulHosting.Hosting;
 
-/// <summary>
-/// Registers the library and applies the role to the finished service collection. The role is
-/// applied when the host is built, after every registration of the app (see <see cref="HostBuildingHook"/>),
-/// so the master can leave out the app's hosted services and the child can put the inherited sockets
-/// under Kestrel. Until then, <see cref="IGracefulRestartContext"/> and a guarding hosted service fail
-/// with <see cref="NotAppliedMessage"/>: an app whose role was never applied stops at start instead of
-/// running without a master.
-/// </summary>
+// Applied at host build, after every registration of the app; until then a guard stops the host, so no app runs without its master.
 internal sealed class GracefulRestartSetup
 {
     internal const string NotAppliedMessage =
@@ -33,10 +29,7 @@ internal sealed class GracefulRestartSetup
         "(Host.CreateDefaultBuilder, before Build) or builder.Services.AddGracefulRestart() " +
         "(HostApplicationBuilder) on a host built by Microsoft.Extensions.Hosting.";
 
-    /// <summary>
-    /// Registers the options, the guards and this setup as the pending marker; a second call only adds
-    /// <paramref name="configure"/>.
-    /// </summary>
+    // A second call only adds configure.
     public static void Register(IServiceCollection services, Action<GracefulRestartOptions>? configure)
     {
         HostBuildingHook.EnsureListening();
@@ -54,14 +47,9 @@ internal sealed class GracefulRestartSetup
         }
     }
 
-    /// <summary>The setup registered in <paramref name="services"/> and not applied yet, or null.</summary>
     public static GracefulRestartSetup? FindPending(IServiceCollection services) =>
         services.LastOrDefault(d => d.ServiceType == typeof(GracefulRestartSetup) && !d.IsKeyedService)?.ImplementationInstance as GracefulRestartSetup;
 
-    /// <summary>
-    /// Binds the section, then runs the configure steps registered for the options (from
-    /// <c>AddGracefulRestart(configure)</c> or <c>services.Configure&lt;GracefulRestartOptions&gt;</c>) in order.
-    /// </summary>
     public static GracefulRestartOptions BindOptions(IServiceCollection services, IConfiguration configuration)
     {
         var options = new GracefulRestartOptions();
@@ -100,7 +88,7 @@ internal sealed class GracefulRestartSetup
         }
     }
 
-    /// <summary>Hands the bound, validated options to the container, in place of the steps already run.</summary>
+    // The container serves the bound, validated options in place of the steps already run.
     private static void ServeBoundOptions(IServiceCollection services, GracefulRestartOptions options)
     {
         services.RemoveAll<IConfigureOptions<GracefulRestartOptions>>();
@@ -110,9 +98,6 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton<IOptionsFactory<GracefulRestartOptions>>(new BoundOptionsFactory(options));
     }
 
-    /// <param name="services">The app's final service collection.</param>
-    /// <param name="configuration">The app's configuration.</param>
-    /// <param name="applicationName">The host's application name: the app's assembly, unless the app set another.</param>
     public void Apply(IServiceCollection services, IConfiguration configuration, string? applicationName = null)
     {
         var options = BindOptions(services, configuration);
@@ -178,7 +163,6 @@ internal sealed class GracefulRestartSetup
         return Master.Control.ControlClient.Run(verb, path, timeout, Console.Out, Console.Error);
     }
 
-    /// <summary>Removes the pending marker and the guards: from here on the role is applied.</summary>
     private void RemoveGuards(IServiceCollection services)
     {
         for (int i = services.Count - 1; i >= 0; i--)
@@ -198,7 +182,6 @@ internal sealed class GracefulRestartSetup
         }
     }
 
-    /// <summary>Stops the host at start when the role was never applied.</summary>
     private sealed class NotAppliedGuard : IHostedService
     {
         public NotAppliedGuard() => throw new InvalidOperationException(NotAppliedMessage);
@@ -246,10 +229,7 @@ internal sealed class GracefulRestartSetup
         }
     }
 
-    /// <summary>
-    /// Direct mode: this process serves on systemd's sockets itself, with no master. Each endpoint the
-    /// app's Kestrel binds is matched to one of them as a master would match it.
-    /// </summary>
+    // Direct mode: each endpoint is matched to one of systemd's sockets as a master would match it.
     [SupportedOSPlatform("linux")]
     private static Child.Sockets.ActivatedSocketSource OpenActivationForDirect()
     {
@@ -298,20 +278,14 @@ internal sealed class GracefulRestartSetup
         return sockets.Marker.Generation;
     }
 
-    /// <summary>
-    /// A generation serves the endpoints it was started with, which Kestrel's own live reload would drop
-    /// (see <see cref="KestrelReloadFreeze"/>).
-    /// </summary>
+    // A generation serves the endpoints it started with, which Kestrel's own live reload would drop.
     private static void FreezeKestrelReload(IServiceCollection services)
     {
         var freeze = new KestrelReloadFreeze();
         Decorate<IConfigureOptions<KestrelServerOptions>>(services, (_, inner) => freeze.Wrap(inner));
     }
 
-    /// <summary>
-    /// Replaces each (unkeyed) registration of <typeparamref name="TService"/> by <paramref name="wrap"/>
-    /// around the service it registered, with the same lifetime.
-    /// </summary>
+    // Unkeyed registrations only, each keeping its lifetime.
     internal static void Decorate<TService>(IServiceCollection services, Func<IServiceProvider, TService, TService> wrap)
         where TService : class
     {

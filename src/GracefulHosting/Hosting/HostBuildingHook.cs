@@ -4,18 +4,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace GracefulHosting.Hosting;
 
-/// <summary>
-/// Applies the role to the app's final service collection, whatever container the app uses.
-/// </summary>
-/// <remarks>
-/// Every host builder of Microsoft.Extensions.Hosting (<c>HostBuilder</c>, <c>HostApplicationBuilder</c>,
-/// and so <c>WebApplicationBuilder</c>) announces <c>HostBuilding</c> on the <c>Microsoft.Extensions.Hosting</c>
-/// diagnostic listener when <c>Build()</c> starts, passing an <see cref="IHostBuilder"/>; test hosts and
-/// design-time tools hook the build the same way. A <c>ConfigureServices</c> callback added to it then
-/// runs after every registration of the app and before the container (the default one, Autofac or any
-/// other) reads the collection. A service provider factory would not do: the host keeps only the
-/// last one registered, so it would replace the app's container or be replaced by it.
-/// </remarks>
+// Every Microsoft.Extensions.Hosting builder announces HostBuilding as Build() starts, so the role is applied to the app's final services.
 internal sealed class HostBuildingHook : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>
 {
     private const string ListenerName = "Microsoft.Extensions.Hosting";
@@ -28,13 +17,10 @@ internal sealed class HostBuildingHook : IObserver<DiagnosticListener>, IObserve
     {
     }
 
-    /// <summary>Listens for host builds from now on, in this whole process; further calls do nothing.</summary>
+    // In this whole process; further calls do nothing.
     public static void EnsureListening() => _ = Subscription.Value;
 
-    /// <summary>
-    /// Applies the role if <c>AddGracefulRestart()</c> registered itself in <paramref name="services"/>
-    /// and it was not applied yet; does nothing for hosts that do not use the library.
-    /// </summary>
+    // Does nothing for hosts that do not use the library.
     internal static void ApplyPending(HostBuilderContext context, IServiceCollection services)
     {
         var setup = GracefulRestartSetup.FindPending(services);
@@ -53,6 +39,7 @@ internal sealed class HostBuildingHook : IObserver<DiagnosticListener>, IObserve
     {
         if (value.Key == HostBuildingEvent && value.Value is IHostBuilder builder)
         {
+            // Runs after every registration of the app, before any container reads them; a provider factory would replace the app's container.
             builder.ConfigureServices(ApplyPending);
         }
     }

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Hosting;
 
-/// <summary>The host-level log events of the library. Event ids 400-499 belong here and are never reused; next free: 401.</summary>
+// Event ids 400-499 are the host level's and never reused. Next free id: 401.
 internal static partial class HostingLog
 {
     [LoggerMessage(EventId = 400, EventName = "MasterHostStarted", Level = LogLevel.Information,

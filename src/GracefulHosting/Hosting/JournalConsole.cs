@@ -5,20 +5,12 @@ using Microsoft.Extensions.Options;
 
 namespace GracefulHosting.Hosting;
 
-/// <summary>
-/// Gives children the journal console format of a master that runs as a systemd service.
-/// </summary>
-/// <remarks>
-/// <c>UseSystemd()</c>/<c>AddSystemd()</c> pick the <c>systemd</c> console formatter only when
-/// <see cref="SystemdHelpers.IsSystemdService"/> is true, which looks at the parent process: the
-/// master's parent is systemd, a child's is the master. So the master, which knows the answer, tells
-/// its children in their environment, and a child selects the same formatter itself.
-/// </remarks>
+// UseSystemd() picks the journal format only when the parent is systemd; a child's parent is the master, so the master tells it.
 internal static class JournalConsole
 {
     public const string VariableName = "GRACEFULHOSTING_JOURNAL_CONSOLE";
 
-    /// <summary>The master's part: the variables for each child, set when the master is a systemd service that logs to the console in the journal format, and when its output is a journal stream (<see cref="JournalStream"/>).</summary>
+    // Only when the master is a systemd service logging to the console in the journal format, or writes to a journal stream.
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public static IReadOnlyDictionary<string, string> ChildEnvironment(IServiceProvider services)
     {
@@ -33,7 +25,7 @@ internal static class JournalConsole
         return environment;
     }
 
-    /// <summary>The child's part: opens its own journal stream and selects the journal console format if the master asked for them, and hides the variables from the app's own subprocesses.</summary>
+    // Also hides the variables from the app's own subprocesses.
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public static void ApplyInChild(IServiceCollection services)
     {

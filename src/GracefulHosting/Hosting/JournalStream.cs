@@ -6,18 +6,7 @@ using GracefulHosting.Interop;
 
 namespace GracefulHosting.Hosting;
 
-/// <summary>
-/// Under systemd, gives each child a journal stream of its own, so that journald attributes the
-/// child's lines to the child's pid.
-/// </summary>
-/// <remarks>
-/// journald takes a stream's <c>_PID</c> (and the unit, from its cgroup) from the credentials of the
-/// process that connected it, and a client cannot set these trusted fields. Lines the master forwards
-/// would all carry the master's pid, so a child whose master logs to the journal connects to
-/// <c>/run/systemd/journal/stdout</c> itself, as <c>systemd-cat</c> does, and puts that stream on its
-/// standard output (and error, where the master's is the journal too). Output written before the host is
-/// built still goes through the master's pipes.
-/// </remarks>
+// journald takes a stream's _PID from the process that connected it, so each child connects its own, as systemd-cat does.
 [SupportedOSPlatform("linux")]
 internal static class JournalStream
 {
@@ -25,16 +14,13 @@ internal static class JournalStream
     public const string SystemdVariable = "JOURNAL_STREAM";
     public const string SocketPath = "/run/systemd/journal/stdout";
 
-    /// <summary>
-    /// The master's part: which of its standard output (1) and error (2) are the journal stream that
-    /// systemd named in <c>JOURNAL_STREAM</c> (<c>device:inode</c>), as a variable for each child; empty otherwise.
-    /// </summary>
+    // Which of the master's stdout (1) and stderr (2) are the journal stream that JOURNAL_STREAM (device:inode) names.
     public static IReadOnlyDictionary<string, string> ChildEnvironment() =>
         JournalDescriptors(Environment.GetEnvironmentVariable(SystemdVariable), LinkTarget) is { Count: > 0 } fds
             ? new Dictionary<string, string> { [VariableName] = string.Join(',', fds) }
             : new Dictionary<string, string>();
 
-    /// <summary>Those of descriptors 1 and 2 whose <c>/proc/self/fd</c> link names the socket inode in <paramref name="journalStream"/>.</summary>
+    // By the socket inode that their /proc/self/fd link names.
     internal static List<int> JournalDescriptors(string? journalStream, Func<int, string?> linkTarget)
     {
         int colon = journalStream?.IndexOf(':', StringComparison.Ordinal) ?? -1;
@@ -47,10 +33,9 @@ internal static class JournalStream
         return [.. new[] { 1, 2 }.Where(fd => linkTarget(fd) == socket)];
     }
 
-    /// <summary>The stream header journald reads first: identifier, unit (none), priority info, level prefixes parsed, no forwarding.</summary>
+    // Identifier, no unit, priority info, level prefixes parsed, no forwarding.
     internal static byte[] Header(string identifier) => Encoding.UTF8.GetBytes($"{identifier}\n\n6\n1\n0\n0\n0\n");
 
-    /// <summary>Connects a journal stream at <paramref name="path"/> and sends its header.</summary>
     internal static Socket Open(string path, string identifier)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -68,7 +53,7 @@ internal static class JournalStream
         }
     }
 
-    /// <summary>The child's part: moves the descriptors the master named onto a journal stream of this process.</summary>
+    // Output written before the host is built still goes through the master's pipes.
     public static void ApplyInChild()
     {
         string? named = Environment.GetEnvironmentVariable(VariableName);

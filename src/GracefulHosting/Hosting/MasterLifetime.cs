@@ -7,11 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace GracefulHosting.Hosting;
 
-/// <summary>
-/// The master's host lifetime: the app's own (console or systemd), without its "Application started.
-/// Press Ctrl+C to shut down.", "Hosting environment" and "Content root path" lines, which made the
-/// master look like a second start of the app; it says instead that this process is the master.
-/// </summary>
+// Without the app's "Application started. Press Ctrl+C to shut down." lines, which made the master look like a second start of the app.
 internal sealed class MasterLifetime : IHostLifetime, IDisposable
 {
     private readonly IHostLifetime _inner;
@@ -31,7 +27,6 @@ internal sealed class MasterLifetime : IHostLifetime, IDisposable
         _logger = logger;
     }
 
-    /// <summary>Wraps the host lifetime the app registered, in the master's service collection.</summary>
     public static void Register(IServiceCollection services)
     {
         services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
@@ -55,7 +50,7 @@ internal sealed class MasterLifetime : IHostLifetime, IDisposable
         (_inner as IDisposable)?.Dispose();
     }
 
-    /// <summary>Systemd's lifetime has no option to keep quiet: it is made again with a logger that writes nothing (its constructor only stores what it gets).</summary>
+    // Systemd's lifetime has no quiet option: it is made again with a logger that writes nothing (its constructor only stores it).
     private static IHostLifetime Quiet(IServiceProvider services, IHostLifetime lifetime) =>
         lifetime is SystemdLifetime ? ActivatorUtilities.CreateInstance<SystemdLifetime>(services, NullLoggerFactory.Instance) : lifetime;
 }

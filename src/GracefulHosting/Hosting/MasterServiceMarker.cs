@@ -1,4 +1,4 @@
 namespace GracefulHosting.Hosting;
 
-/// <summary>Marks a hosted service of the app that also runs in the master (<c>AddGracefulRestartMasterService</c>).</summary>
+// Added by AddGracefulRestartMasterService: a hosted service of the app that also runs in the master.
 internal sealed record MasterServiceMarker(Type ImplementationType);

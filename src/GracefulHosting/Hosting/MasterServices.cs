@@ -3,14 +3,9 @@ using Microsoft.Extensions.Hosting;
 
 namespace GracefulHosting.Hosting;
 
-/// <summary>Which of the app's hosted services the master keeps: the rest of the app does not run there.</summary>
 internal static class MasterServices
 {
-    /// <summary>
-    /// Removes every hosted service but OpenTelemetry's (it starts the meter and tracer providers
-    /// that export the master's own metrics) and those the app marked with
-    /// <c>AddGracefulRestartMasterService</c>. Kestrel and the middleware go too: they start from a hosted service.
-    /// </summary>
+    // OpenTelemetry's stay, to export the master's own metrics; Kestrel and the middleware go, as they start from a hosted service.
     public static void RemoveAppServices(IServiceCollection services)
     {
         var kept = services
@@ -35,7 +30,6 @@ internal static class MasterServices
         return type is not null && (kept.Contains(type) || IsOpenTelemetry(type));
     }
 
-    /// <summary>True for types from OpenTelemetry's packages (assemblies named <c>OpenTelemetry</c> or <c>OpenTelemetry.*</c>).</summary>
     internal static bool IsOpenTelemetry(Type type)
     {
         string? assembly = type.Assembly.GetName().Name;

@@ -5,14 +5,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace GracefulHosting.Hosting;
 
-/// <summary>The facts about the app that <see cref="RoleDetector"/> needs, read from public sources.</summary>
+// Read from public sources only.
 internal static class RoleFacts
 {
-    /// <summary>
-    /// True when the server the host will start, the last <see cref="IServer"/> registered, comes from
-    /// Kestrel's own assembly (as <c>UseKestrel()</c> registers it). False for TestServer, IIS, a server
-    /// registered through a factory method, and for a host with no server at all, such as a worker.
-    /// </summary>
+    // The last IServer registered comes from Kestrel's assembly: false for TestServer, IIS, a factory registration or no server at all.
     public static bool KestrelServes(IServiceCollection services)
     {
         var server = services.LastOrDefault(d => d.ServiceType == typeof(IServer) && !d.IsKeyedService);
@@ -27,12 +23,7 @@ internal static class RoleFacts
         return type is not null && type.Assembly == typeof(KestrelServerOptions).Assembly;
     }
 
-    /// <summary>
-    /// True when the app's own program is not the one this process runs: its assembly, named by the
-    /// host's application name, is an executable that another entry assembly loaded, as
-    /// <c>WebApplicationFactory</c> runs an app inside the test host. Running this process's command
-    /// line again would then start the test host, not the app.
-    /// </summary>
+    // As WebApplicationFactory runs an app in the test host: running this command line again would start the test host, not the app.
     public static bool RunByAnotherProgram(string? applicationName) =>
         RunByAnotherProgram(applicationName, Assembly.GetEntryAssembly(), AppDomain.CurrentDomain.GetAssemblies());
 

@@ -3,7 +3,6 @@ using System.Text;
 
 namespace GracefulHosting.Interop;
 
-/// <summary>File calls for Unix domain socket files: bind by path, identity, folder locks.</summary>
 internal static partial class Libc
 {
     public const int EACCES = 13;
@@ -37,11 +36,7 @@ internal static partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int UnlinkNative(string path);
 
-    /// <summary>
-    /// A close-on-exec AF_UNIX stream socket bound to the file <paramref name="path"/>; returns errno, 0
-    /// on success. Bound here rather than by <see cref="System.Net.Sockets.Socket.Bind"/>, whose Dispose
-    /// deletes whatever file is at the path by then, even one another process has put there since.
-    /// </summary>
+    // Bound here, not by Socket.Bind: a Socket's Dispose deletes whatever file is at the path by then, even another process's.
     public static unsafe int BindUnixStream(string path, out int fd)
     {
         byte[] name = Encoding.UTF8.GetBytes(path);
@@ -72,7 +67,7 @@ internal static partial class Libc
         return 0;
     }
 
-    /// <summary>The device and inode of the file at <paramref name="path"/> (not following a link); returns errno, 0 on success.</summary>
+    // Does not follow a link.
     public static unsafe int GetFileIdentity(string path, out (ulong Device, ulong Inode) identity)
     {
         byte* buffer = stackalloc byte[StatXSize];
@@ -87,10 +82,7 @@ internal static partial class Libc
         return 0;
     }
 
-    /// <summary>
-    /// Opens the folder <paramref name="path"/> and takes an exclusive flock on it, waiting for it; returns
-    /// the descriptor (closing it releases the lock), or -errno.
-    /// </summary>
+    // Returns the descriptor, whose close releases the lock, or -errno.
     public static int LockFolder(string path)
     {
         int fd = OpenNative(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -112,6 +104,5 @@ internal static partial class Libc
         return fd;
     }
 
-    /// <summary>Removes the name <paramref name="path"/>; returns errno, 0 on success.</summary>
     public static int Unlink(string path) => UnlinkNative(path) == -1 ? Marshal.GetLastPInvokeError() : 0;
 }

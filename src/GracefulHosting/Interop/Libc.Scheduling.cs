@@ -17,10 +17,9 @@ internal static partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "sched_setscheduler", SetLastError = true)]
     private static unsafe partial int SchedSetScheduler(int pid, int policy, int* param);
 
-    /// <summary>Sets one thread's nice value (Linux applies PRIO_PROCESS to the thread id given); false when refused.</summary>
+    // Linux applies PRIO_PROCESS to the one thread whose id it is given.
     public static bool TrySetNice(int tid, int nice) => SetPriorityRaw(PRIO_PROCESS, (uint)tid, nice) == 0;
 
-    /// <summary>The calling thread's nice value.</summary>
     public static int GetNice()
     {
         Marshal.SetLastPInvokeError(0);
@@ -28,7 +27,6 @@ internal static partial class Libc
         return nice == -1 && Marshal.GetLastPInvokeError() != 0 ? 0 : nice;
     }
 
-    /// <summary>Sets one thread's scheduling policy with priority 0 (SCHED_OTHER or SCHED_BATCH); false when refused.</summary>
     public static unsafe bool TrySetPolicy(int tid, int policy)
     {
         int priority = 0;

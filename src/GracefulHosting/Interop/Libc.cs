@@ -3,7 +3,7 @@ using System.Runtime.Versioning;
 
 namespace GracefulHosting.Interop;
 
-/// <summary>The few libc calls that .NET does not expose: descriptor flags, socket options, signals.</summary>
+// The libc calls .NET does not expose. Each returns errno, 0 on success, unless it says otherwise.
 [SupportedOSPlatform("linux")]
 internal static partial class Libc
 {
@@ -60,7 +60,7 @@ internal static partial class Libc
 
     private const nuint FIONREAD = 0x541B;
 
-    /// <summary>How many bytes wait to be read on a pipe or socket (FIONREAD), or 0 if that cannot be told.</summary>
+    // Bytes waiting to be read (FIONREAD), or 0 if that cannot be told.
     public static unsafe int BytesToRead(int fd)
     {
         int count = 0;
@@ -70,7 +70,6 @@ internal static partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "dup2", SetLastError = true)]
     private static partial int Dup2Native(int oldfd, int newfd);
 
-    /// <summary>Makes <paramref name="newFd"/> a copy of <paramref name="oldFd"/> (dup2); returns 0 or errno.</summary>
     public static int Dup2(int oldFd, int newFd) => Dup2Native(oldFd, newFd) < 0 ? Marshal.GetLastPInvokeError() : 0;
 
     [LibraryImport(LibraryName, EntryPoint = "sigaction", SetLastError = true)]
@@ -88,13 +87,11 @@ internal static partial class Libc
     private const int StatXModeOffset = 28;
     private const int S_IFMT = 0xF000;
 
-    /// <summary>The file type bits of <c>st_mode</c> for a socket.</summary>
     public const int S_IFSOCK = 0xC000;
 
-    /// <summary>Returns the descriptor flags of <paramref name="fd"/>, or -1 with errno set.</summary>
+    // -1 with errno set.
     public static int GetDescriptorFlags(int fd) => FcntlInt(fd, F_GETFD, 0);
 
-    /// <summary>Sets or clears FD_CLOEXEC; returns errno, 0 on success.</summary>
     public static int SetCloseOnExec(int fd, bool closeOnExec)
     {
         int flags = FcntlInt(fd, F_GETFD, 0);
@@ -112,7 +109,6 @@ internal static partial class Libc
         return 0;
     }
 
-    /// <summary>Reads an integer socket option; returns errno, 0 on success.</summary>
     public static unsafe int GetSocketOption(int fd, int level, int option, out int value)
     {
         int result = 0;
@@ -127,7 +123,6 @@ internal static partial class Libc
         return 0;
     }
 
-    /// <summary>Creates a close-on-exec AF_UNIX SOCK_SEQPACKET pair; returns errno, 0 on success.</summary>
     public static unsafe int CreateSeqPacketPair(out int first, out int second)
     {
         int* pair = stackalloc int[2];
@@ -142,17 +137,13 @@ internal static partial class Libc
         return 0;
     }
 
-    /// <summary>A close-on-exec duplicate of <paramref name="fd"/> (F_DUPFD_CLOEXEC), or -1 with errno set.</summary>
+    // -1 with errno set.
     public static int DuplicateCloseOnExec(int fd) => FcntlInt(fd, F_DUPFD_CLOEXEC, 3);
 
-    /// <summary>Closes a raw descriptor without shutdown(2); returns errno, 0 on success.</summary>
+    // Without shutdown(2), which a disposing Socket may call and which stops every process sharing the socket.
     public static int Close(int fd) => CloseFd(fd) == -1 ? Marshal.GetLastPInvokeError() : 0;
 
-    /// <summary>
-    /// Reads the type of the file at <paramref name="path"/> (the <c>S_IFMT</c> bits of its mode),
-    /// without following a symbolic link; returns errno, 0 on success. statx(2) is used because its
-    /// buffer has the same layout on every architecture, unlike <c>struct stat</c>.
-    /// </summary>
+    // statx(2), not stat(2): its buffer has the same layout on every architecture. Does not follow a link.
     public static unsafe int GetFileType(string path, out int type)
     {
         byte* buffer = stackalloc byte[StatXSize];
@@ -166,10 +157,8 @@ internal static partial class Libc
         return 0;
     }
 
-    /// <summary>The effective user id of this process.</summary>
     public static uint GetEffectiveUserId() => GetEuid();
 
-    /// <summary>Sends a signal; returns errno, 0 on success.</summary>
     public static int Kill(int pid, int signal) => KillProcess(pid, signal) == -1 ? Marshal.GetLastPInvokeError() : 0;
 
     // glibc's struct sigaction is 152 bytes on 64-bit Linux and starts with the handler on every
@@ -177,12 +166,7 @@ internal static partial class Libc
     private const int SigActionSize = 256;
     private const nint SIG_IGN = 1;
 
-    /// <summary>
-    /// If <paramref name="signal"/> is ignored (a parent such as <c>nohup</c> set SIG_IGN, which exec
-    /// keeps), sets it back to its default action and returns true. The runtime leaves a signal that
-    /// was ignored ignored, so a PosixSignalRegistration for it would never run. Returns false, and
-    /// changes nothing, for a signal that is not ignored or that cannot be read.
-    /// </summary>
+    // The runtime leaves a signal ignored (nohup's SIG_IGN survives exec), and a PosixSignalRegistration for it would never run.
     public static unsafe bool ResetIfIgnored(int signal)
     {
         byte* current = stackalloc byte[SigActionSize];
@@ -197,7 +181,6 @@ internal static partial class Libc
         return SigAction(signal, defaults, null) == 0;
     }
 
-    /// <summary>Sets <paramref name="signal"/> to be ignored (SIG_IGN); returns errno, 0 on success.</summary>
     public static unsafe int Ignore(int signal)
     {
         byte* ignore = stackalloc byte[SigActionSize];
@@ -206,7 +189,7 @@ internal static partial class Libc
         return SigAction(signal, ignore, null) == -1 ? Marshal.GetLastPInvokeError() : 0;
     }
 
-    /// <summary>The absolute path of <paramref name="path"/> with every symbolic link resolved, or null if it does not exist.</summary>
+    // Null if it does not exist.
     public static unsafe string? RealPath(string path)
     {
         nint resolved = RealPathNative(path, 0);

@@ -1,6 +1,6 @@
 namespace GracefulHosting.Interop;
 
-/// <summary>Linux signal numbers, in one place for the option parser (any platform) and <see cref="Libc"/>.</summary>
+// Defined once, for the option parser on any platform and for Libc.
 internal static class Signals
 {
     public const int SIGHUP = 1;

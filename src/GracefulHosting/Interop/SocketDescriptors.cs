@@ -2,15 +2,10 @@ using System.Runtime.Versioning;
 
 namespace GracefulHosting.Interop;
 
-/// <summary>
-/// Checks on descriptors handed to this process (by a master or by systemd) before they are used.
-/// Each failure throws <see cref="InvalidOperationException"/> with a message that starts with the
-/// caller's name for the descriptor.
-/// </summary>
+// Checks descriptors a master or systemd handed over before they are used; each message starts with the caller's name for it.
 [SupportedOSPlatform("linux")]
 internal static class SocketDescriptors
 {
-    /// <summary>Checks that <paramref name="fd"/> is open and a socket; returns its domain and type.</summary>
     public static void CheckSocket(int fd, string name, out int domain, out int type)
     {
         if (Libc.GetDescriptorFlags(fd) == -1)
@@ -28,10 +23,7 @@ internal static class SocketDescriptors
         Check(Libc.GetSocketOption(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, out type), name);
     }
 
-    /// <summary>
-    /// Checks that <paramref name="fd"/> is a listening stream socket: TCP (IPv4 or IPv6) or a Unix
-    /// domain socket, the kinds Kestrel serves on.
-    /// </summary>
+    // TCP or a Unix domain socket: the kinds Kestrel serves on.
     public static void CheckListeningStream(int fd, string name)
     {
         CheckSocket(fd, name, out int domain, out int type);
@@ -47,7 +39,6 @@ internal static class SocketDescriptors
         }
     }
 
-    /// <summary>Throws unless <paramref name="errno"/> is 0.</summary>
     public static void Check(int errno, string name)
     {
         if (errno != 0)

@@ -3,10 +3,7 @@ using System.Runtime.Versioning;
 
 namespace GracefulHosting.Interop;
 
-/// <summary>
-/// sendmsg(2) and recvmsg(2) on AF_UNIX sockets with one descriptor passed as SCM_RIGHTS, which .NET
-/// does not expose; and the peer credentials of a Unix socket (SO_PEERCRED).
-/// </summary>
+// sendmsg(2) and recvmsg(2) with one descriptor as SCM_RIGHTS, and SO_PEERCRED: .NET exposes none of them.
 [SupportedOSPlatform("linux")]
 internal static partial class UnixMessages
 {
@@ -78,11 +75,7 @@ internal static partial class UnixMessages
         public short Returned;
     }
 
-    /// <summary>
-    /// Sends <paramref name="data"/> as one message, with <paramref name="passedFd"/> attached when it is
-    /// 0 or more. Waits (up to <paramref name="timeoutMs"/>) while the socket's buffer is full, since the
-    /// socket may be non-blocking. Returns errno, 0 on success.
-    /// </summary>
+    // Waits (up to timeoutMs) while the buffer is full, since the socket may be non-blocking.
     public static unsafe int Send(int socketFd, ReadOnlySpan<byte> data, int passedFd = -1, int timeoutMs = 5000)
     {
         byte* control = stackalloc byte[ControlSpace];
@@ -122,12 +115,7 @@ internal static partial class UnixMessages
         }
     }
 
-    /// <summary>
-    /// Receives one message into <paramref name="buffer"/>, waiting until one arrives. Returns its length
-    /// (0 when the peer closed), or -errno. A descriptor that came with it is returned in
-    /// <paramref name="receivedFd"/> (close-on-exec), else -1. A message or descriptor list that did not
-    /// fit returns -EMSGSIZE, with any descriptor that came closed.
-    /// </summary>
+    // The length (0 when the peer closed) or -errno; a message or descriptor list that did not fit is -EMSGSIZE, any descriptor closed.
     public static unsafe int Receive(int socketFd, Span<byte> buffer, out int receivedFd)
     {
         receivedFd = -1;
@@ -174,7 +162,6 @@ internal static partial class UnixMessages
         }
     }
 
-    /// <summary>The pid and uid of the process at the other end of a connected Unix socket; returns errno, 0 on success.</summary>
     public static unsafe int GetPeer(int socketFd, out int pid, out uint uid)
     {
         PeerCredentials credentials = default;
@@ -191,7 +178,7 @@ internal static partial class UnixMessages
         return 0;
     }
 
-    /// <summary>Shuts both directions of a socket down, which wakes a thread blocked in <see cref="Receive"/>.</summary>
+    // Wakes a thread blocked in Receive.
     public static int Shutdown(int socketFd) => shutdown(socketFd, SHUT_RDWR) == -1 ? Marshal.GetLastPInvokeError() : 0;
 
     private static unsafe bool WaitReadable(int fd)

@@ -4,26 +4,11 @@ using GracefulHosting.Interop;
 
 namespace GracefulHosting.Master;
 
-/// <summary>
-/// The command line and working directory the master was started with; each child gets the same,
-/// plus <see cref="Environment"/>.
-/// </summary>
-/// <remarks>
-/// Paths are kept as the master was started with them, not resolved. In the usual deploy layout
-/// <c>/opt/app/current -&gt; releases/42</c>, swapped before a reload, each new child then runs the
-/// release that <c>current</c> names at the time it starts, and the master's own release folder can be deleted.
-/// </remarks>
+// Paths stay as given: with /opt/app/current -> releases/42 swapped before a reload, each child runs the release current names then.
 internal sealed record ChildCommand(string FileName, IReadOnlyList<string> Arguments, string WorkingDirectory)
 {
-    /// <summary>Variables the master adds to each child's environment.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>
-    /// Reads the exact argv of this process from <c>/proc/self/cmdline</c>. The working directory is
-    /// the unresolved one the master was started in: <c>PWD</c> (set by shells) or the folder of an
-    /// absolute path on the command line (as systemd's <c>ExecStart=</c> requires), where it names the
-    /// current directory through a symbolic link; otherwise the current directory itself.
-    /// </summary>
     [SupportedOSPlatform("linux")]
     public static ChildCommand FromCurrentProcess(IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -46,11 +31,7 @@ internal sealed record ChildCommand(string FileName, IReadOnlyList<string> Argum
         };
     }
 
-    /// <summary>
-    /// The directory a child starts in: <paramref name="pwd"/>, or else the folder of the first
-    /// absolute path in <paramref name="argv"/>, if it names <paramref name="currentDirectory"/>
-    /// (which the kernel reports with links resolved) through a link; otherwise <paramref name="currentDirectory"/>.
-    /// </summary>
+    // PWD, else the folder of an absolute argv path that names the current directory through a link: the kernel reports it resolved.
     internal static string StartDirectory(string currentDirectory, string? pwd, IReadOnlyList<string> argv, Func<string, string?> realPath)
     {
         var candidates = new List<string>();

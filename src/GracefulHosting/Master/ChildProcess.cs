@@ -9,15 +9,11 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Master;
 
-/// <summary>
-/// One generation of the app, started by the master. It inherits one end of a private socket pair,
-/// over which it asks for the socket of each endpoint its Kestrel binds and reports readiness. Only
-/// this child holds that end, so no other local process can speak for it.
-/// </summary>
+// Only this child holds its end of the socket pair, so no other local process can speak for it.
 [SupportedOSPlatform("linux")]
 internal sealed class ChildProcess : Supervision.IChild
 {
-    /// <summary>Environment variables a child must not see: systemd's are meant for the master only.</summary>
+    // systemd's variables are meant for the master only.
     internal static readonly string[] HiddenVariables =
         ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC"];
 
@@ -54,50 +50,37 @@ internal sealed class ChildProcess : Supervision.IChild
 
     public long StartedAt { get; }
 
-    /// <summary>When the child was started, for status.</summary>
     public DateTimeOffset StartedUtc { get; }
 
-    /// <summary>The <see cref="TimeProvider"/> time stamp of the child's READY=1, or 0 until then.</summary>
+    // A TimeProvider time stamp, 0 until READY=1.
     public long ReadyAt { get; private set; }
 
-    /// <summary>Completes when the child reports READY=1.</summary>
     public Task Ready => _ready.Task;
 
-    /// <summary>
-    /// Completes when the child reports STOPPING=1, which it sends once it has closed its listening
-    /// descriptors, or when it has exited.
-    /// </summary>
+    // The child sends STOPPING=1 once it has closed its listening descriptors; its exit completes this too.
     public Task StoppedAccepting => _stoppedAccepting.Task;
 
-    /// <summary>Completes with the exit code when the child has exited and been reaped.</summary>
     public Task<int> Exited { get; }
 
-    /// <summary>True once the master has asked this child to stop; its exit is then expected.</summary>
+    // Set once the master asked it to stop: its exit is then expected.
     public bool StopRequested { get; private set; }
 
-    /// <summary>The child's last STATUS= message.</summary>
     public string? Status { get; private set; }
 
-    /// <summary>The child's own <see cref="GracefulRestartOptions.ExitTimeout"/> (EXIT_TIMEOUT_USEC= with READY=1), or null until it says.</summary>
+    // The ExitTimeout of the child's own release, sent with READY=1; null until then.
     public TimeSpan? ExitTimeout { get; private set; }
 
-    /// <summary>The URLs the child serves, as its Kestrel reports them (URLS= with READY=1).</summary>
+    // As the child's Kestrel reports them, sent with READY=1.
     public IReadOnlyList<string> Urls { get; private set; } = [];
 
-    /// <summary>Why the master last refused the child a socket, or null: the reason a start failed, where it did.</summary>
+    // The master's last refusal of a socket to this child: the reason a start failed, where it did.
     public string? LastRefusal { get; private set; }
 
     public bool HasExited => Exited.IsCompleted;
 
-    /// <summary>Finds or binds the socket for a child's request: the master's own descriptor, or -1 with the refusal.</summary>
+    // The master's own descriptor, or -1 with the refusal.
     public delegate int SocketHandler(SocketRequest request, out SocketReply reply);
 
-    /// <param name="command">What to run.</param>
-    /// <param name="generation">The generation number.</param>
-    /// <param name="hostingUrls">The URLs of systemd's sockets under socket activation, else empty.</param>
-    /// <param name="sockets">Answers the child's socket requests.</param>
-    /// <param name="time">The clock.</param>
-    /// <param name="logger">The master's logger.</param>
     public static ChildProcess Start(ChildCommand command, int generation, IReadOnlyList<string> hostingUrls, SocketHandler sockets,
         TimeProvider time, ILogger logger)
     {
@@ -182,7 +165,6 @@ internal sealed class ChildProcess : Supervision.IChild
         }
     }
 
-    /// <summary>Sets FD_CLOEXEC on every descriptor of this process above stdio except <paramref name="keep"/>.</summary>
     private static void CloseOnExecAllBut(int[] keep)
     {
         foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
@@ -196,17 +178,13 @@ internal sealed class ChildProcess : Supervision.IChild
         }
     }
 
-    /// <summary>Asks the child to stop gracefully (SIGTERM).</summary>
     public void Terminate()
     {
         StopRequested = true;
         Send(Libc.SIGTERM);
     }
 
-    /// <summary>
-    /// Tells the child that its coming SIGTERM is a restart, not a stop of the service: while it drains,
-    /// its health check stays healthy, since the next generation serves.
-    /// </summary>
+    // While it drains after this, its health check stays healthy: the next generation serves.
     public void AnnounceRestart()
     {
         if (HasExited)
@@ -221,7 +199,6 @@ internal sealed class ChildProcess : Supervision.IChild
         }
     }
 
-    /// <summary>Kills the child at once (SIGKILL).</summary>
     public void Kill()
     {
         StopRequested = true;
@@ -318,10 +295,7 @@ internal sealed class ChildProcess : Supervision.IChild
         }
     }
 
-    /// <summary>
-    /// Answers one socket request with the descriptor attached. Whatever the table or the send throws
-    /// is answered as a refusal, so that neither the child nor this loop is left waiting.
-    /// </summary>
+    // Whatever throws is answered as a refusal, so that neither the child nor this loop is left waiting.
     private void AnswerSocketRequest(string packet)
     {
         SocketReply reply;
@@ -357,7 +331,7 @@ internal sealed class ChildProcess : Supervision.IChild
         }
     }
 
-    /// <summary>Describes an exit code the way a shell would: signals as 128+n.</summary>
+    // As a shell would: a signal as 128+n.
     public static string DescribeExit(int code) =>
         code > 128 && code < 128 + 65 ? $"signal {code - 128} (exit code {code})" : $"exit code {code}";
 

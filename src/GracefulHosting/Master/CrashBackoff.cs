@@ -1,12 +1,8 @@
 namespace GracefulHosting.Master;
 
-/// <summary>Exponential backoff for children that keep crashing.</summary>
 internal static class CrashBackoff
 {
-    /// <summary>
-    /// The wait before replacement number <paramref name="attempt"/> (1-based) of consecutive crashes:
-    /// none for the first, then <paramref name="initial"/>, doubling up to <paramref name="max"/>.
-    /// </summary>
+    // No wait before the first replacement, then initial, doubling up to max.
     public static TimeSpan Delay(int attempt, TimeSpan initial, TimeSpan max)
     {
         if (attempt <= 1 || initial <= TimeSpan.Zero)

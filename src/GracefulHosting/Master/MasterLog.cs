@@ -2,9 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Master;
 
-/// <summary>
-/// The master's log events. Event ids 1-99 belong to the master and are never reused.
-/// </summary>
+// Event ids 1-99 are the master's and never reused; the next free one is noted at the end.
 internal static partial class MasterLog
 {
     [LoggerMessage(EventId = 1, EventName = "MasterStarting", Level = LogLevel.Information,

@@ -9,11 +9,7 @@ using Microsoft.Extensions.Options;
 
 namespace GracefulHosting.Master;
 
-/// <summary>
-/// The hosted service that runs in the master instead of the app: it sets up the socket table, the
-/// restart signal and the control socket, and hands everything else to the <see cref="Supervisor"/>:
-/// starting each generation, restarting on request and replacing children that crash.
-/// </summary>
+// Runs in the master instead of the app: sets up sockets, the restart signal and the control socket; the Supervisor does the rest.
 [SupportedOSPlatform("linux")]
 internal sealed class MasterService : IHostedService, Control.IControlCommands, IDisposable
 {
@@ -110,11 +106,7 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
         OpenControlSocket();
     }
 
-    /// <summary>
-    /// Listens on the control socket. One the option names must be had: the start fails without it.
-    /// A default one is skipped, with a warning, when another process (say, a second copy of the app
-    /// started from the same folder) listens there already.
-    /// </summary>
+    // A socket the option names must be had; a default one in use (say, by a second copy of the app) is skipped with a warning.
     private void OpenControlSocket()
     {
         var (path, configured) = Control.ControlSocketPath.Resolve(_options.ControlSocket,
@@ -141,8 +133,7 @@ internal sealed class MasterService : IHostedService, Control.IControlCommands, 
     public IReadOnlyList<string> Status() =>
         _supervisor?.Status() ?? [$"master pid={Environment.ProcessId} strategy={_options.Strategy} stopping=false"];
 
-    /// <summary>Asks for a restart. Requests that arrive during a restart are coalesced into one.</summary>
-    /// <param name="source">Who asked, for the log: the restart signal by default.</param>
+    // Requests that arrive during a restart are coalesced into one.
     public void RequestRestart(string? source = null)
     {
         try

@@ -1,11 +1,11 @@
 namespace GracefulHosting.Protocol;
 
-/// <summary>Why the master could not hand over a socket; the child throws what a failed bind would.</summary>
+// The child throws what a failed bind would.
 internal enum SocketRefusal
 {
-    /// <summary>The address is in use by another process: Kestrel never skips such an endpoint.</summary>
+    // Kestrel never skips an endpoint whose address is in use.
     InUse,
 
-    /// <summary>Any other cause (permission, an address not on this machine, no systemd socket for it).</summary>
+    // Permission, an address not on this machine, no systemd socket for it.
     Other,
 }

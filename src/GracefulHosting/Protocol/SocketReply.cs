@@ -1,9 +1,6 @@
 namespace GracefulHosting.Protocol;
 
-/// <summary>
-/// The master's answer to a <see cref="SocketRequest"/>: <c>OK\t&lt;endpoint&gt;</c> with the descriptor
-/// attached (SCM_RIGHTS), or <c>ERR\t&lt;inuse|other&gt;\t&lt;message&gt;</c>.
-/// </summary>
+// OK\t<endpoint> with the descriptor attached (SCM_RIGHTS), or ERR\t<inuse|other>\t<message>.
 internal sealed record SocketReply(string? Endpoint, SocketRefusal Refusal, string? Error)
 {
     public bool Granted => Error is null;
@@ -16,7 +13,6 @@ internal sealed record SocketReply(string? Endpoint, SocketRefusal Refusal, stri
         ? "OK\t" + SocketRequest.Field(Endpoint!)
         : $"ERR\t{(Refusal == SocketRefusal.InUse ? "inuse" : "other")}\t{SocketRequest.Field(Error!)}";
 
-    /// <summary>Parses a reply; null when it is malformed.</summary>
     public static SocketReply? Parse(string packet)
     {
         string[] parts = packet.TrimEnd('\n').Split('\t', 3);

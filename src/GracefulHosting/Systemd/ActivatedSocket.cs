@@ -1,4 +1,4 @@
 namespace GracefulHosting.Systemd;
 
-/// <summary>One socket passed by systemd, and its <c>FileDescriptorName=</c> if it has one.</summary>
+// Name: its FileDescriptorName=, if it has one.
 internal sealed record ActivatedSocket(int Fd, string? Name);

@@ -8,10 +8,9 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Systemd;
 
-/// <summary>Checks the sockets systemd passed, and which endpoint each can serve.</summary>
 internal static class ActivatedSockets
 {
-    /// <summary>Validates a passed descriptor and wraps it, close-on-exec, in a <see cref="Socket"/> that does not own it.</summary>
+    // A Socket that does not own the descriptor: systemd keeps its own copy.
     [SupportedOSPlatform("linux")]
     public static OpenedSocket Open(ActivatedSocket activated)
     {
@@ -24,11 +23,7 @@ internal static class ActivatedSockets
             ?? throw new InvalidOperationException($"{name} is not bound to an address."));
     }
 
-    /// <summary>
-    /// True when a socket bound to <paramref name="local"/> serves <paramref name="requested"/>: the same
-    /// Unix socket path, or the same port and address (any address matches any address, and an IPv4
-    /// address its IPv4-mapped IPv6 form).
-    /// </summary>
+    // Any address matches any address, and an IPv4 address its IPv4-mapped IPv6 form.
     internal static bool SameAddress(EndPoint requested, EndPoint local)
     {
         if (requested is UnixDomainSocketEndPoint || local is UnixDomainSocketEndPoint)

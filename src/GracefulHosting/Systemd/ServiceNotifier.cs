@@ -6,12 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GracefulHosting.Systemd;
 
-/// <summary>
-/// The master's (or a Direct-mode app's) messages to systemd over <c>NOTIFY_SOCKET</c>, including
-/// the abstract <c>@</c> form: <c>READY=1</c>, <c>RELOADING=1</c> with <c>MONOTONIC_USEC=</c>,
-/// <c>STOPPING=1</c>, <c>STATUS=</c> and watchdog pings. Sending is Microsoft.Extensions.Hosting.Systemd's
-/// <see cref="SystemdNotifier"/>; this class only decides what to say and when.
-/// </summary>
+// Decides what to tell systemd and when; Microsoft.Extensions.Hosting.Systemd's SystemdNotifier sends it, also to an abstract @ socket.
 internal sealed class ServiceNotifier : IDisposable
 {
     private readonly ISystemdNotifier _notifier;
@@ -29,7 +24,7 @@ internal sealed class ServiceNotifier : IDisposable
 
     public bool IsEnabled => _notifier.IsEnabled;
 
-    /// <summary>The watchdog interval systemd asked for (<c>WATCHDOG_USEC</c>), if it is meant for this process.</summary>
+    // Only if WATCHDOG_PID, when set, names this process.
     public static TimeSpan? WatchdogInterval(int pid, string? watchdogUsec, string? watchdogPid)
     {
         if (!long.TryParse(watchdogUsec, NumberStyles.None, CultureInfo.InvariantCulture, out long usec) || usec <= 0)
@@ -45,7 +40,6 @@ internal sealed class ServiceNotifier : IDisposable
         return TimeSpan.FromMicroseconds(usec);
     }
 
-    /// <summary>Pings the watchdog if systemd asked this process for it (<c>WATCHDOG_USEC</c>, <c>WATCHDOG_PID</c>).</summary>
     public void StartWatchdogIfAsked()
     {
         if (WatchdogInterval(Environment.ProcessId,
@@ -55,7 +49,7 @@ internal sealed class ServiceNotifier : IDisposable
         }
     }
 
-    /// <summary>Pings the watchdog at half the interval systemd asked for.</summary>
+    // At half the interval systemd asked for.
     private void StartWatchdog(TimeSpan interval)
     {
         if (!IsEnabled)
@@ -74,7 +68,7 @@ internal sealed class ServiceNotifier : IDisposable
 
     public void Status(string status) => SendUnlessStopping($"STATUS={status}");
 
-    /// <summary>Says the service stops; nothing but watchdog pings follows it, so no restart that ends meanwhile looks like a start.</summary>
+    // Nothing but watchdog pings follows, so that no restart that ends meanwhile looks like a start.
     public void Stopping(string status)
     {
         Volatile.Write(ref _stopping, true);
@@ -89,14 +83,11 @@ internal sealed class ServiceNotifier : IDisposable
         }
     }
 
-    /// <summary>CLOCK_MONOTONIC in microseconds; .NET's timestamp on Linux is that clock.</summary>
+    // .NET's timestamp on Linux is CLOCK_MONOTONIC.
     internal static long MonotonicMicroseconds() =>
         (long)(Stopwatch.GetTimestamp() * (1_000_000.0 / Stopwatch.Frequency));
 
-    /// <summary>
-    /// Sends one message. A notification is never worth a failure of the step that sends it (a restart,
-    /// a watchdog tick on a timer thread), so an error is logged and the message dropped.
-    /// </summary>
+    // A notification is never worth a failure of the step that sends it (a restart, a watchdog tick): log the error and drop it.
     private void Send(string message)
     {
         if (!_notifier.IsEnabled)

@@ -2,19 +2,12 @@ using System.Globalization;
 
 namespace GracefulHosting.Systemd;
 
-/// <summary>
-/// The sockets systemd passed to this process (<c>LISTEN_PID</c>, <c>LISTEN_FDS</c>, <c>LISTEN_FDNAMES</c>):
-/// descriptors 3, 4, ... in order, each with the name of its <c>FileDescriptorName=</c>.
-/// </summary>
+// Descriptors 3, 4, ... in order, each with the name LISTEN_FDNAMES gives it.
 internal sealed record SocketActivation(IReadOnlyList<ActivatedSocket> Sockets)
 {
     public const int FirstFd = 3;
 
-    /// <summary>
-    /// Reads the variables and removes them from this process's environment, so that no process it
-    /// starts takes the sockets for its own. Returns null, with the reason, when they are absent or
-    /// meant for another process.
-    /// </summary>
+    // Removes the variables, so that no process this one starts takes the sockets; null, with the reason, when they are not for this process.
     public static SocketActivation? FromEnvironment(int pid, out string? ignoredReason)
     {
         string? listenPid = Environment.GetEnvironmentVariable("LISTEN_PID");
@@ -31,7 +24,6 @@ internal sealed record SocketActivation(IReadOnlyList<ActivatedSocket> Sockets)
         return result;
     }
 
-    /// <summary>The decision of <see cref="FromEnvironment"/>, on given values.</summary>
     public static SocketActivation? Parse(int pid, string? listenPid, string? listenFds, string? listenFdNames, out string? ignoredReason)
     {
         ignoredReason = null;

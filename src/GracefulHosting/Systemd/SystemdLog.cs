@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Systemd;
 
-/// <summary>Log events of the systemd integration. Event ids 300-399; never reuse one.</summary>
+// Event ids 300-399 are the systemd integration's and never reused. Next free id: 301.
 internal static partial class SystemdLog
 {
     [LoggerMessage(EventId = 300, EventName = "NotifyFailed", Level = LogLevel.Warning,

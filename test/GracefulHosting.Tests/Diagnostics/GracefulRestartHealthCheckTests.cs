@@ -1,4 +1,5 @@
 using GracefulHosting.Child;
+using GracefulHosting.Child.Drain;
 using GracefulHosting.Child.Sockets;
 using GracefulHosting.Diagnostics;
 using GracefulHosting.Hosting;

@@ -7,17 +7,13 @@ using Microsoft.AspNetCore.Connections;
 
 namespace GracefulHosting.Child.Sockets;
 
-/// <summary>
-/// Direct mode: the process serves on systemd's sockets itself, with no master. Each endpoint gets
-/// one of them exactly as a master would match it (<see cref="SocketTable"/>), as a duplicate that
-/// Kestrel's listener owns.
-/// </summary>
+// Direct mode: systemd's sockets, matched as a master would match them, each duplicated so that Kestrel's listener owns its copy.
 [SupportedOSPlatform("linux")]
 internal sealed class ActivatedSocketSource(SocketTable table) : IListenSocketSource, IDisposable
 {
     public string Name => "systemd";
 
-    /// <summary>The plain-HTTP URLs of systemd's sockets, for an app that names none of its own.</summary>
+    // For an app that names no URLs of its own.
     public IReadOnlyList<string> Urls => table.SystemdUrls;
 
     public ValueTask<int> AcquireAsync(SocketRequest request, CancellationToken cancellationToken)

@@ -6,18 +6,13 @@ using Microsoft.AspNetCore.Connections;
 
 namespace GracefulHosting.Child.Sockets;
 
-/// <summary>
-/// The child's end of its private control channel to the master (an AF_UNIX packet socket only this
-/// child inherited). The child tells the master READY=1, STOPPING=1 and STATUS= on it, and asks it for
-/// the socket of each endpoint its Kestrel binds; the master answers with the descriptor attached.
-/// The channel closes when the master is gone, even by SIGKILL: <see cref="Closed"/> then completes.
-/// </summary>
+// A socket pair end only this child inherited, so no other process can speak on it; it ends when the master dies, even by SIGKILL.
 [SupportedOSPlatform("linux")]
 internal sealed class MasterChannel : IListenSocketSource, IDisposable
 {
     private const int MaxPacket = 64 * 1024;
 
-    /// <summary>What the master sends a generation it is about to stop for a restart.</summary>
+    // Sent by the master just before it stops this generation for a restart.
     public const string RestartNotice = "RESTART=1\n";
 
     private readonly int _fd;
@@ -29,7 +24,7 @@ internal sealed class MasterChannel : IListenSocketSource, IDisposable
     private int _ended;
     private bool _restartAnnounced;
 
-    /// <param name="fd">The inherited descriptor, already checked and close-on-exec; owned from here on.</param>
+    // The fd is checked and close-on-exec already, and owned from here on.
     public MasterChannel(int fd)
     {
         _fd = fd;
@@ -38,26 +33,19 @@ internal sealed class MasterChannel : IListenSocketSource, IDisposable
         new Thread(ReadLoop) { IsBackground = true, Name = "GracefulHosting master channel" }.Start();
     }
 
-    /// <summary>Completes when the master closed the channel (it exited or died).</summary>
     public Task Closed => _closed.Task;
 
-    /// <summary>
-    /// True once the master said that this generation stops for a restart (RESTART=1, just before its
-    /// SIGTERM): another generation serves, so the service as a whole stays healthy.
-    /// </summary>
+    // Another generation serves then, so the health check keeps the service healthy while this one drains.
     public bool RestartAnnounced => Volatile.Read(ref _restartAnnounced);
 
     public string Name => "the master";
 
-    /// <summary>Sends lines such as <c>READY=1\n</c>; returns the error, or null once sent.</summary>
     public string? Send(string lines)
     {
         int error = UnixMessages.Send(_fd, Encoding.UTF8.GetBytes(lines));
         return error == 0 ? null : $"errno {error}";
     }
 
-    /// <exception cref="AddressInUseException">The master found the address in use.</exception>
-    /// <exception cref="InvalidOperationException">The master refused for another reason, or is gone.</exception>
     public async ValueTask<int> AcquireAsync(SocketRequest request, CancellationToken cancellationToken)
     {
         await _oneRequest.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -198,7 +186,7 @@ internal sealed class MasterChannel : IListenSocketSource, IDisposable
         }
     }
 
-    /// <summary>Closes the descriptor once both the reading thread has ended and the owner disposed the channel.</summary>
+    // A descriptor closed while the reading thread still waits on it could be reused under it by the next open.
     private void CloseOnceBothEnded()
     {
         if (Interlocked.Increment(ref _ended) == 2)

@@ -3,26 +3,16 @@ using Microsoft.Extensions.Configuration;
 
 namespace GracefulHosting.Child.Warmup;
 
-/// <summary>
-/// A warm-up header value that may take parts from elsewhere: <c>${env:NAME}</c> (an environment
-/// variable), <c>${config:Section:Key}</c> (a configuration value) and <c>$$</c> (one '$'). Any other
-/// '$' is kept as it is.
-/// </summary>
+// ${env:NAME}, ${config:Section:Key} and $$ (one '$'); any other '$' is kept as it is.
 internal static class HeaderTemplate
 {
     private const string EnvPrefix = "env:";
     private const string ConfigPrefix = "config:";
 
-    /// <summary>
-    /// Null when <paramref name="value"/> is well formed; otherwise what is wrong, naming the bad part
-    /// only, since the rest of a header value may be a secret.
-    /// </summary>
+    // Names the bad part only: the rest of a header value may be a secret.
     public static string? Check(string value) => Expand(value, static (_, _) => "set") is { Error: { } error } ? error : null;
 
-    /// <summary>
-    /// The value with every part filled in, or an error naming the first part that is malformed or not set
-    /// (an empty value counts as not set: an empty token is never what was meant).
-    /// </summary>
+    // An empty value counts as not set: an empty token is never what was meant.
     public static (string? Value, string? Error) Resolve(string value, IConfiguration configuration, Func<string, string?> environment) =>
         Expand(value, (source, name) => source == EnvPrefix ? environment(name) : configuration[name]);
 

@@ -1,10 +1,6 @@
 namespace GracefulHosting.Child.Warmup;
 
-/// <summary>
-/// The time a generation's warm-up may take: what is left of <see cref="GracefulRestartOptions.StartTimeout"/>
-/// since the process started, less a margin so that the generation can say why it failed before the
-/// master's own timeout kills it.
-/// </summary>
+// Less a margin, so that the generation can say why it failed before the master's StartTimeout kills it.
 internal sealed class WarmupBudget : IDisposable
 {
     private static readonly TimeSpan MaxMargin = TimeSpan.FromSeconds(1);
@@ -20,20 +16,18 @@ internal sealed class WarmupBudget : IDisposable
 
     public TimeSpan StartTimeout { get; }
 
-    /// <summary>Cancelled when the time is up or the app stops.</summary>
     public CancellationToken Token => _linked.Token;
 
-    /// <summary>True once the time is up (as opposed to the app stopping).</summary>
+    // As opposed to the app stopping.
     public bool Expired => _timeout.IsCancellationRequested;
 
-    /// <summary>How long this process has run: the master's start timeout counts from its start.</summary>
+    // The master's start timeout counts from the process's start.
     public static TimeSpan Uptime(TimeProvider time)
     {
         using var process = System.Diagnostics.Process.GetCurrentProcess();
         return time.GetUtcNow() - new DateTimeOffset(process.StartTime);
     }
 
-    /// <summary>The time left: the start timeout less the uptime and a margin of a tenth of it, at most one second.</summary>
     public static TimeSpan Remaining(TimeSpan startTimeout, TimeSpan uptime)
     {
         var margin = TimeSpan.FromTicks(Math.Min(MaxMargin.Ticks, startTimeout.Ticks / 10));

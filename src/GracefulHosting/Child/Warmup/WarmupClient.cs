@@ -6,12 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace GracefulHosting.Child.Warmup;
 
-/// <summary>
-/// Sends the warm-up requests in the protocol the endpoint speaks, with the framework's own HTTP client
-/// over connections that <c>connect</c> opens (in-memory connections into this process's Kestrel):
-/// HTTP/1.1, HTTP/2 with prior knowledge on an HTTP/2-only plain endpoint, and over TLS whatever ALPN
-/// settles (h2 or http/1.1). Each request keeps its method, target and headers, one after the other.
-/// </summary>
+// The framework's own HTTP client, so that each endpoint is warmed in the protocol a real client speaks to it.
 internal sealed class WarmupClient : IDisposable
 {
     private const string UserAgent = "GracefulHosting-warmup";
@@ -20,8 +15,6 @@ internal sealed class WarmupClient : IDisposable
     private long _connectedAt;
     private TlsHandshake? _handshake;
 
-    /// <param name="connect">Opens a new connection to the endpoint; called again only if the endpoint closes one.</param>
-    /// <param name="tls">True for an https endpoint: the client does TLS on each connection.</param>
     public WarmupClient(Func<CancellationToken, ValueTask<Stream>> connect, bool tls)
     {
         _origin = tls ? "https://localhost" : "http://localhost";
@@ -52,14 +45,10 @@ internal sealed class WarmupClient : IDisposable
         });
     }
 
-    /// <summary>The first TLS handshake, timed from the connection's start to the server's certificate.</summary>
+    // Timed from the connection's start to the server's certificate.
     public TlsHandshake? Handshake => _handshake;
 
-    /// <summary>
-    /// The HTTP version to ask for, and how strictly: over TLS HTTP/2 or lower, which makes ALPN offer h2
-    /// and http/1.1 and lets the endpoint choose; on a plain endpoint declared HTTP/2 only, HTTP/2 with
-    /// prior knowledge; else HTTP/1.1 (Kestrel serves a plain endpoint that allows both as HTTP/1.1).
-    /// </summary>
+    // Over TLS, HTTP/2 or lower makes ALPN offer h2 and http/1.1; Kestrel serves a plain endpoint that allows both as HTTP/1.1.
     public static (Version Version, HttpVersionPolicy Policy) ChooseVersion(bool tls, HttpProtocols? declared) =>
         tls ? (HttpVersion.Version20, HttpVersionPolicy.RequestVersionOrLower)
             : declared is HttpProtocols.Http2 ? Http2PriorKnowledge
@@ -67,17 +56,12 @@ internal sealed class WarmupClient : IDisposable
 
     private static (Version, HttpVersionPolicy) Http2PriorKnowledge => (HttpVersion.Version20, HttpVersionPolicy.RequestVersionExact);
 
-    /// <summary>
-    /// Sends <paramref name="expanded"/> in order and returns each status and the protocol that carried
-    /// them. A plain endpoint whose protocols are not declared and that rejects HTTP/1.1 the way Kestrel's
-    /// HTTP/2-only endpoints do (400, connection closed) gets the requests again over HTTP/2.
-    /// </summary>
-    /// <exception cref="HttpRequestException">The first request got no response.</exception>
     public async Task<WarmupResult> SendAsync(IReadOnlyList<WarmupRequest> expanded, bool tls, HttpProtocols? declared,
         CancellationToken cancellationToken)
     {
         var (version, policy) = ChooseVersion(tls, declared);
         var result = await SendAllAsync(expanded, version, policy, cancellationToken).ConfigureAwait(false);
+        // A plain endpoint made HTTP/2-only in code shows itself only by rejecting HTTP/1.1: send again over HTTP/2.
         if (!tls && declared is null && result.RejectedAsHttp1)
         {
             (version, policy) = Http2PriorKnowledge;
@@ -121,15 +105,10 @@ internal sealed class WarmupClient : IDisposable
         return (statuses, protocol, false);
     }
 
-    /// <summary>How Kestrel answers an HTTP/1.x request on an HTTP/2-only endpoint: 400, and it closes the connection.</summary>
+    // How Kestrel answers HTTP/1.x on an HTTP/2-only endpoint: 400, and it closes the connection.
     internal static bool IsHttp1Rejected(HttpResponseMessage response) =>
         response.Version == HttpVersion.Version11 && response.StatusCode == HttpStatusCode.BadRequest && response.Headers.ConnectionClose == true;
 
-    /// <summary>
-    /// The request as the client sends it. Host defaults to <c>localhost</c>; a method that may carry a
-    /// body gets an empty one (<c>Content-Length: 0</c>); headers the request line cannot take (such as
-    /// <c>Content-Type</c>) go with that body.
-    /// </summary>
     internal HttpRequestMessage ToMessage(WarmupRequest request, Version version, HttpVersionPolicy policy)
     {
         var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_origin + request.Target))
@@ -137,6 +116,7 @@ internal sealed class WarmupClient : IDisposable
             Version = version,
             VersionPolicy = policy,
         };
+        // An empty body (Content-Length: 0) for a method that may carry one.
         if (request.Method is not ("GET" or "HEAD" or "OPTIONS" or "DELETE"))
         {
             message.Content = new ByteArrayContent([]);
@@ -150,6 +130,7 @@ internal sealed class WarmupClient : IDisposable
             }
             else if (!message.Headers.TryAddWithoutValidation(name, value))
             {
+                // A header the request cannot take (Content-Type) goes with a body.
                 message.Content ??= new ByteArrayContent([]);
                 message.Content.Headers.TryAddWithoutValidation(name, value);
             }

@@ -3,14 +3,10 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Child.Warmup;
 
-/// <summary>Runs the app's <see cref="IGracefulRestartWarmup"/> hooks, one after the other, in a scope of their own.</summary>
+// In a scope of their own, so that a hook may take scoped services such as a DbContext.
 internal sealed class WarmupHooks(IServiceScopeFactory scopes, TimeProvider time, ILogger<WarmupHooks> logger)
 {
-    /// <summary>
-    /// Runs every hook within <paramref name="budget"/>. A hook that throws, or is still running when the
-    /// time is up, throws <see cref="WarmupFailedException"/> saying which and why; the app stopping
-    /// throws <see cref="OperationCanceledException"/>.
-    /// </summary>
+    // A hook that throws or overruns the budget fails the start; the app stopping throws OperationCanceledException.
     public async Task RunAsync(WarmupBudget budget)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -47,11 +43,7 @@ internal sealed class WarmupHooks(IServiceScopeFactory scopes, TimeProvider time
         }
     }
 
-    /// <summary>
-    /// True when a generation has anything to warm up: a request (<see cref="GracefulRestartOptions.WarmupPath"/>
-    /// is not empty, or requests are listed) or a hook in <paramref name="services"/>. Until then its
-    /// listeners accept nothing.
-    /// </summary>
+    // With nothing to warm up, the listeners accept from the start.
     public static bool AnyWork(GracefulRestartOptions options, IServiceCollection services) =>
         options.WarmupPath != "" || options.Warmup.Requests.Count > 0 || services.Any(d => d.ServiceType == typeof(IGracefulRestartWarmup));
 

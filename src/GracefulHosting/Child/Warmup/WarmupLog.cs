@@ -2,10 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Child.Warmup;
 
-/// <summary>
-/// The warm-up's log events. Event ids 130-139 belong to the warm-up hooks and requests and are never
-/// reused (the child's other ids are in <see cref="ChildLog"/>). Next free id: 132.
-/// </summary>
+// Event ids 130-139 are the warm-up's and never reused (the child's others are in ChildLog). Next free id: 132.
 internal static partial class WarmupLog
 {
     [LoggerMessage(EventId = 130, EventName = "WarmupHookDone", Level = LogLevel.Information,

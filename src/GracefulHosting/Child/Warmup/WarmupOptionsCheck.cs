@@ -1,11 +1,10 @@
 namespace GracefulHosting.Child.Warmup;
 
-/// <summary>Checks the warm-up options for <see cref="GracefulRestartOptionsValidator"/>; each failure names the key and the bad value.</summary>
 internal static class WarmupOptionsCheck
 {
     private const int MaxRepeat = 100;
 
-    /// <summary>Headers the warm-up writes itself: the framing of its pipelined requests.</summary>
+    // The warm-up frames its requests itself.
     private static readonly string[] ReservedHeaders = ["Content-Length", "Transfer-Encoding", "Connection"];
 
     public static void Check(GracefulRestartOptions options, List<string> failures)
@@ -76,6 +75,6 @@ internal static class WarmupOptionsCheck
 
     private static bool IsPath(string path) => path.StartsWith('/') && !path.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
 
-    /// <summary>A character allowed in a header name (RFC 9110 token).</summary>
+    // RFC 9110 token characters.
     private static bool IsTokenChar(char c) => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal);
 }

@@ -3,24 +3,14 @@ using Microsoft.Extensions.Configuration;
 
 namespace GracefulHosting.Child.Warmup;
 
-/// <summary>
-/// One warm-up request with its headers filled in. <paramref name="Key"/> is the configuration key it
-/// came from, to name it in messages; <paramref name="ExpectedClass"/> is the first digit of the status
-/// it must get (2 for 2xx), or null when any status will do.
-/// </summary>
+// Key names the request in messages; ExpectedClass is the status's first digit (2 for 2xx), or null when any status will do.
 internal sealed record WarmupRequest(string Key, string Method, string Target, IReadOnlyList<KeyValuePair<string, string>> Headers, int? ExpectedClass, int Repeat)
 {
     private const int WarmupPathRepeat = 2;
 
-    /// <summary>How the request is named in logs: its target, with the method unless it is GET.</summary>
     public string Description => Method == "GET" ? Target : $"{Method} {Target}";
 
-    /// <summary>
-    /// The requests <paramref name="options"/> ask for: the <c>Warmup:Requests</c> list, or else two GETs
-    /// of <see cref="GracefulRestartOptions.WarmupPath"/> that accept any status (none when it is empty).
-    /// Header values are filled in from <paramref name="configuration"/> and <paramref name="environment"/>;
-    /// a part that is not set throws <see cref="WarmupFailedException"/> naming the header's key.
-    /// </summary>
+    // Without a list, two GETs of WarmupPath that accept any status; a header part that is not set fails the warm-up.
     public static IReadOnlyList<WarmupRequest> FromOptions(GracefulRestartOptions options, IConfiguration configuration, Func<string, string?> environment)
     {
         var listed = options.Warmup.Requests;
@@ -56,18 +46,13 @@ internal sealed record WarmupRequest(string Key, string Method, string Target, I
         return requests;
     }
 
-    /// <summary>The configuration key of the request at <paramref name="index"/> of the list.</summary>
     public static string KeyOf(int index) =>
         string.Create(CultureInfo.InvariantCulture, $"{GracefulRestartOptions.SectionName}:Warmup:Requests:{index}");
 
-    /// <summary>Each request repeated as often as it asks, in order: one entry per response to expect.</summary>
+    // One entry per response to expect.
     public static IReadOnlyList<WarmupRequest> Expand(IReadOnlyList<WarmupRequest> requests) =>
         [.. requests.SelectMany(r => Enumerable.Repeat(r, r.Repeat))];
 
-    /// <summary>
-    /// Null when every response has the status its request expects; otherwise what went wrong, naming
-    /// the request and the status (or the missing response).
-    /// </summary>
     public static string? Check(IReadOnlyList<WarmupRequest> expanded, IReadOnlyList<int> statuses)
     {
         for (int i = 0; i < expanded.Count; i++)
@@ -92,16 +77,3 @@ internal sealed record WarmupRequest(string Key, string Method, string Target, I
         return null;
     }
 }
-
-/// <summary>The status classes a warm-up request may expect: <c>2xx</c> to <c>5xx</c>.</summary>
-internal static class StatusClass
-{
-    /// <summary>The class's first digit, or null when <paramref name="text"/> is not one of them.</summary>
-    public static int? Parse(string? text) =>
-        text is { Length: 3 } && text[0] is >= '2' and <= '5' && text[1..].Equals("xx", StringComparison.OrdinalIgnoreCase)
-            ? text[0] - '0'
-            : null;
-}
-
-/// <summary>The warm-up could not be done; the message says why, and the generation does not start.</summary>
-internal sealed class WarmupFailedException(string message, Exception? inner = null) : Exception(message, inner);

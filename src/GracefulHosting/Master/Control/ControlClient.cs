@@ -4,12 +4,7 @@ using System.Text;
 
 namespace GracefulHosting.Master.Control;
 
-/// <summary>
-/// The app run as a command for its own master (<c>MyApp --graceful reload</c>, <c>MyApp --graceful status</c>):
-/// it sends the verb to the master's control socket, prints what the master answers and exits 0 when
-/// the master's last line starts with <c>OK</c>, 1 when it says <c>ERROR</c> (a rolled-back reload),
-/// and 2 when the command is wrong or no master answers.
-/// </summary>
+// Exits 0 when the master's last line starts with OK, 1 on ERROR (a rolled-back reload), 2 when the command is wrong or no master answers.
 [SupportedOSPlatform("linux")]
 internal static class ControlClient
 {
@@ -17,7 +12,7 @@ internal static class ControlClient
 
     private static readonly string[] Verbs = ["reload", "status"];
 
-    /// <summary>The verb after <c>--graceful</c> (or in <c>--graceful=verb</c>) in <paramref name="args"/>; "" when it is missing; null without <c>--graceful</c>.</summary>
+    // "" when the verb is missing; null without --graceful.
     public static string? FindVerb(IReadOnlyList<string> args)
     {
         for (int i = 0; i < args.Count; i++)

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Master.Control;
 
-/// <summary>The control socket's log events. Event ids 500-549 belong to it and are never reused.</summary>
+// Event ids 500-549 are the control socket's and never reused; the next free one is noted at the end.
 internal static partial class ControlLog
 {
     [LoggerMessage(EventId = 500, EventName = "ControlSocketListening", Level = LogLevel.Information,

@@ -7,13 +7,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Master.Control;
 
-/// <summary>
-/// The operators' control socket of the master: a Unix stream socket, mode 0600, whose peer must be
-/// this user or root (SO_PEERCRED). A client sends one line, <c>reload</c> or <c>status</c>, and reads
-/// lines back until the connection closes; the last one starts with <c>OK</c> or <c>ERROR</c>. It is
-/// close-on-exec, so no child inherits it. Anything a client sends or does (garbage, a line that never
-/// ends, a disconnect halfway) ends that client's connection only.
-/// </summary>
+// Mode 0600 and a peer check (this user or root) keep others out; a client that misbehaves ends only its own connection.
 [SupportedOSPlatform("linux")]
 internal sealed class ControlSocket : IDisposable
 {
@@ -38,10 +32,7 @@ internal sealed class ControlSocket : IDisposable
 
     public string Path { get; }
 
-    /// <summary>
-    /// Listens on <paramref name="path"/>: a stale socket file is replaced, a live one (another master)
-    /// or another kind of file refused with the exceptions of <see cref="SocketBinder"/>.
-    /// </summary>
+    // A stale socket file is replaced; a live one (another master) or another kind of file is refused, as SocketBinder refuses them.
     public static ControlSocket Open(string path, IControlCommands commands, ILogger logger)
     {
         string? folder = System.IO.Path.GetDirectoryName(path);
@@ -144,7 +135,7 @@ internal sealed class ControlSocket : IDisposable
         }
     }
 
-    /// <summary>The first line the client sends, trimmed; null when it sends none, or too long a line, in time.</summary>
+    // Null when no whole line, short enough, comes in time.
     private async Task<string?> ReadLineAsync(Socket client)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);

@@ -4,16 +4,11 @@ using System.Text;
 
 namespace GracefulHosting.Master.Control;
 
-/// <summary>
-/// Where the master's control socket is, found the same way by the master and by the <c>--graceful</c>
-/// command that talks to it: <see cref="GracefulRestartOptions.ControlSocket"/> when set; else
-/// <c>graceful.sock</c> in systemd's <c>$RUNTIME_DIRECTORY</c>; else a file named after the app and its
-/// start directory in <c>/tmp/gracefulhosting-&lt;uid&gt;/</c>, a folder only this user may enter.
-/// </summary>
+// Found the same way by the master and the --graceful command: the option, else $RUNTIME_DIRECTORY/graceful.sock, else a private /tmp folder.
 [SupportedOSPlatform("linux")]
 internal static class ControlSocketPath
 {
-    /// <summary>The path, and whether the option set it (a socket the option names must be had; a default one may be skipped).</summary>
+    // Configured: a socket the option names must be had; a default one may be skipped.
     public static (string Path, bool Configured) Resolve(string? configured, string? runtimeDirectory, string applicationName, string startDirectory, uint uid)
     {
         if (!string.IsNullOrEmpty(configured))
@@ -32,6 +27,6 @@ internal static class ControlSocketPath
         return (System.IO.Path.Combine(PrivateFolder(uid), $"{name}-{hash}.sock"), false);
     }
 
-    /// <summary>The folder for default control sockets of user <paramref name="uid"/>.</summary>
+    // A folder only this user may enter.
     public static string PrivateFolder(uint uid) => $"/tmp/gracefulhosting-{uid}";
 }

@@ -4,15 +4,11 @@ using GracefulHosting.Interop;
 
 namespace GracefulHosting.Master.Sockets;
 
-/// <summary>A listening socket and who created it.</summary>
-/// <param name="Endpoint">The endpoint Kestrel asked for (text of <see cref="Endpoints.EndpointText"/>).</param>
-/// <param name="Socket">The socket.</param>
-/// <param name="Origin">Who created it.</param>
-/// <param name="File">The socket file the master created for it, removed on close if it is still that file.</param>
+// File: the socket file the master created, removed on close only if it is still that file.
 [SupportedOSPlatform("linux")]
 internal sealed record BoundListener(string Endpoint, Socket Socket, ListenerOrigin Origin, UnixSocketFile? File = null)
 {
-    /// <summary>Closes the socket; one the master did not create with close(2), since shutdown(2) would stop every copy.</summary>
+    // One the master did not create is closed with close(2): shutdown(2) would stop every copy.
     public void Close()
     {
         int fd = (int)Socket.SafeHandle.DangerousGetHandle();

@@ -3,11 +3,7 @@ using GracefulHosting.Interop;
 
 namespace GracefulHosting.Master.Sockets;
 
-/// <summary>
-/// An exclusive flock on the folder of a Unix socket file, held while a master checks for a stale
-/// file, removes it and binds, or removes its own: two masters starting at once cannot each remove
-/// the other's fresh file. Released on Dispose.
-/// </summary>
+// Held while a master checks, removes and binds a socket file, so that two masters starting at once cannot remove each other's.
 [SupportedOSPlatform("linux")]
 internal readonly struct FolderLock : IDisposable
 {
@@ -15,7 +11,6 @@ internal readonly struct FolderLock : IDisposable
 
     private FolderLock(int fd) => _fd = fd;
 
-    /// <summary>Waits for the lock on <paramref name="folder"/>; throws, naming the folder, when it cannot be opened.</summary>
     public static FolderLock Take(string folder)
     {
         int fd = Libc.LockFolder(folder);
@@ -24,7 +19,7 @@ internal readonly struct FolderLock : IDisposable
             : throw new InvalidOperationException($"cannot lock the folder {folder} ({System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(-fd)})");
     }
 
-    /// <summary>The lock when the folder can be opened, else none (a folder removed meanwhile has nothing to protect).</summary>
+    // No lock when the folder cannot be opened: a folder removed meanwhile has nothing to protect.
     public static FolderLock TryTake(string? folder) =>
         folder is not null && Libc.LockFolder(folder) is var fd && fd >= 0 ? new FolderLock(fd) : default;
 

@@ -4,14 +4,11 @@ using GracefulHosting.Interop;
 
 namespace GracefulHosting.Master.Sockets;
 
-/// <summary>The listening sockets this process inherited from whoever started it, which an app may serve with <c>ListenHandle</c>.</summary>
+// An app may serve these with ListenHandle.
 [SupportedOSPlatform("linux")]
 internal static class InheritedHandles
 {
-    /// <summary>
-    /// Descriptors above stdio that lack FD_CLOEXEC (so they came from the parent: every descriptor .NET
-    /// creates is close-on-exec) and are listening stream sockets. Call it before any child is started.
-    /// </summary>
+    // No FD_CLOEXEC means inherited, since .NET makes every descriptor close-on-exec; so call it before any child is started.
     public static IReadOnlyList<int> FindListening()
     {
         var found = new List<int>();

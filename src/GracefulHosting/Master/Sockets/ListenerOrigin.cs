@@ -1,14 +1,14 @@
 namespace GracefulHosting.Master.Sockets;
 
-/// <summary>Who created a listening socket, which decides how it is closed.</summary>
+// Decides how the socket is closed.
 internal enum ListenerOrigin
 {
-    /// <summary>The master bound it; closing it closes it (and removes a Unix socket's file if it is still the master's).</summary>
+    // Closed, and a Unix socket's file removed if it is still the master's.
     Bound,
 
-    /// <summary>systemd passed it and keeps its own copy; closed with close(2) only.</summary>
+    // systemd keeps its own copy: close(2) only.
     Systemd,
 
-    /// <summary>The app named an inherited descriptor with <c>ListenHandle</c>; closed with close(2) only.</summary>
+    // An inherited descriptor the app named with ListenHandle: close(2) only.
     Handle,
 }

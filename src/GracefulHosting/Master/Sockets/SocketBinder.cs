@@ -9,13 +9,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Master.Sockets;
 
-/// <summary>
-/// Binds the socket for one endpoint Kestrel asked for, as Kestrel's socket transport would: TCP
-/// with <c>SO_REUSEADDR</c> (dual-mode for <c>[::]</c>), a Unix domain socket file created with the
-/// process's umask, or a descriptor given to <c>ListenHandle</c>, taken as it is. Errors are the
-/// exceptions Kestrel's transport throws (<see cref="AddressInUseException"/> for an address in use,
-/// which Kestrel never skips), with a message that names the endpoint and its setting.
-/// </summary>
+// As Kestrel's socket transport binds, and throwing what it throws: AddressInUseException, which Kestrel never skips, for an address in use.
 [SupportedOSPlatform("linux")]
 internal static class SocketBinder
 {
@@ -64,7 +58,6 @@ internal static class SocketBinder
             socket.SetRawSocketOption(Libc.SOL_SOCKET, SO_REUSEADDR, BitConverter.GetBytes(1));
         });
 
-    /// <summary>Prepares, binds and listens; disposes the socket if any step fails.</summary>
     private static Socket Listen(Socket socket, EndPoint endpoint, Action<Socket>? prepare = null)
     {
         try
@@ -81,12 +74,7 @@ internal static class SocketBinder
         }
     }
 
-    /// <summary>
-    /// Binds a Unix domain socket. A socket file left by a process that did not stop cleanly is removed
-    /// first, but only when it is a socket and nothing accepts on it; the check, the removal and the bind
-    /// hold the folder's lock, so that two masters starting at once cannot remove each other's file.
-    /// Closing the listener removes the file if it is still this one.
-    /// </summary>
+    // A stale file is removed only if it is a socket nothing accepts on, under the folder's lock, so two masters cannot remove each other's.
     private static BoundListener Open(UnixDomainSocketEndPoint endpoint, string text, string setting, ILogger logger)
     {
         string path = endpoint.ToString();
@@ -177,7 +165,7 @@ internal static class SocketBinder
         throw new AddressInUseException(Message(endpoint, setting, "another process listens on this socket file"));
     }
 
-    /// <summary>A descriptor the app gave Kestrel with <c>ListenHandle</c>: checked and taken as it is, not bound.</summary>
+    // Taken as it is, not bound.
     private static BoundListener Adopt(FileHandleEndPoint handle, string endpoint, string setting)
     {
         int fd = checked((int)handle.FileHandle);

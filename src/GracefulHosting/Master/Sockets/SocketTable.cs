@@ -9,14 +9,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Master.Sockets;
 
-/// <summary>
-/// The listening sockets of the service and the live generations that hold each. A generation's
-/// Kestrel asks for each endpoint as it binds (<see cref="Acquire"/>): it gets the socket already held
-/// for that endpoint, or one bound now; under socket activation, one of systemd's, and nothing is bound.
-/// A socket is closed once no live generation holds it and the generation that serves (or served last)
-/// does not use it: an endpoint a new release dropped closes when the old generation exits, and one
-/// bound for a generation that failed closes when that generation is gone.
-/// </summary>
+// A socket closes once no live generation holds it and the serving one does not use it: a dropped endpoint goes with the old generation.
 [SupportedOSPlatform("linux")]
 internal sealed class SocketTable : IDisposable
 {
@@ -35,13 +28,12 @@ internal sealed class SocketTable : IDisposable
         SystemdUrls = _sockets.Select(s => EndpointText.HttpUrl(s.Local)).OfType<string>().ToList();
     }
 
-    /// <summary>True when the sockets are systemd's; the table then binds nothing.</summary>
+    // The table then binds nothing.
     public bool FromSystemd { get; }
 
-    /// <summary>The plain-HTTP URLs of systemd's sockets, for an app that names no URLs of its own; empty otherwise.</summary>
+    // For an app that names no URLs of its own.
     public IReadOnlyList<string> SystemdUrls { get; }
 
-    /// <summary>How many sockets the table holds now.</summary>
     public int Count
     {
         get
@@ -53,14 +45,10 @@ internal sealed class SocketTable : IDisposable
         }
     }
 
-    /// <summary>
-    /// A table that binds what generations ask for. <paramref name="adoptableHandles"/> are the listening
-    /// descriptors this process inherited, which an app may name with <c>ListenHandle</c>.
-    /// </summary>
+    // adoptableHandles: descriptors this process inherited, which an app may name with ListenHandle.
     public static SocketTable ForBinding(IEnumerable<int> adoptableHandles, ILogger logger) =>
         new([], adoptableHandles, fromSystemd: false, logger);
 
-    /// <summary>A table of the sockets systemd passed; throws, naming the descriptor, when one is not a listening socket.</summary>
     public static SocketTable ForActivation(SocketActivation activation, ILogger logger)
     {
         var opened = new List<TableSocket>();
@@ -85,11 +73,7 @@ internal sealed class SocketTable : IDisposable
         return new SocketTable(opened, [], fromSystemd: true, logger);
     }
 
-    /// <summary>
-    /// The socket for <paramref name="request"/>, now held by <paramref name="holder"/> (a generation).
-    /// Returns the table's own descriptor, which stays open while anyone holds it, with the reply for the
-    /// child; -1 with a refusal that names the endpoint, its setting and the cause.
-    /// </summary>
+    // The table's own descriptor, open while anyone holds it; or -1 with a refusal that names the endpoint, its setting and the cause.
     public int Acquire(int holder, SocketRequest request, out SocketReply reply)
     {
         lock (_lock)
@@ -133,12 +117,7 @@ internal sealed class SocketTable : IDisposable
         }
     }
 
-    /// <summary>
-    /// <paramref name="holder"/> serves now: the sockets it holds are kept even while no process holds
-    /// them (StopFirst, a crash). Sockets only the generation before it used close once it has exited.
-    /// Logs each socket the new generation is the first to serve, with the URL Kestrel reports for it,
-    /// and each of systemd's sockets that no generation has served yet.
-    /// </summary>
+    // The serving generation's sockets are kept even while no process holds them (StopFirst, a crash).
     public void Serving(int holder, IReadOnlyList<string> urls)
     {
         lock (_lock)
@@ -168,7 +147,6 @@ internal sealed class SocketTable : IDisposable
         }
     }
 
-    /// <summary><paramref name="holder"/> has exited: it holds nothing any more.</summary>
     public void Release(int holder)
     {
         lock (_lock)
@@ -182,11 +160,7 @@ internal sealed class SocketTable : IDisposable
         }
     }
 
-    /// <summary>
-    /// Closes the sockets this table bound, while children still drain: new connections are refused at
-    /// once instead of waiting in a backlog nobody accepts from. systemd's stay: systemd queues for the
-    /// next start. Returns how many were closed.
-    /// </summary>
+    // While children still drain, so that new connections are refused at once, not left in a backlog; systemd's stay, it queues for the next start.
     public int CloseBound()
     {
         lock (_lock)
@@ -227,11 +201,7 @@ internal sealed class SocketTable : IDisposable
         }
     }
 
-    /// <summary>
-    /// The socket that already stands for the request: the one held for the same endpoint; under socket
-    /// activation, else one of systemd's, by its <c>FileDescriptorName=</c>, its descriptor, or its
-    /// address (a socket named after another endpoint last). A socket is given to a generation once.
-    /// </summary>
+    // Under socket activation, by FileDescriptorName=, then descriptor, then address (a socket named for another endpoint last).
     private TableSocket? Find(int holder, SocketRequest request, out string? matchedBy)
     {
         matchedBy = null;
@@ -281,7 +251,6 @@ internal sealed class SocketTable : IDisposable
         "Under socket activation nothing binds sockets itself: listen on that address in the .socket unit, " +
         "or name the socket after the Kestrel:Endpoints entry with FileDescriptorName=.";
 
-    /// <summary>One socket of the table.</summary>
     private sealed class TableSocket(string? endpoint, Socket socket, EndPoint local, ListenerOrigin origin, ActivatedSocket? activated, UnixSocketFile? file = null)
     {
         public string? Endpoint { get; set; } = endpoint;

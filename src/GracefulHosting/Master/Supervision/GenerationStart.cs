@@ -1,23 +1,19 @@
 namespace GracefulHosting.Master.Supervision;
 
-/// <summary>
-/// A generation on its way to READY=1. It ends in one of three ways: ready; failed (its child is
-/// killed, and the failure counts once the child is reaped); or abandoned because the master stops.
-/// </summary>
+// Ends ready, failed (its child killed, the failure counted once it is reaped), or abandoned because the master stops.
 internal sealed class GenerationStart(int generation, IChild? child, ITimer? timeout)
 {
     public int Generation { get; } = generation;
 
-    /// <summary>The process, or null when it could not be started at all.</summary>
+    // Null when the process could not be started at all.
     public IChild? Child { get; } = child;
 
-    /// <summary>Why the start failed, once it has; the child is then killed and awaited.</summary>
+    // Once set, the child is killed and awaited.
     public string? Failure { get; private set; }
 
-    /// <summary>True once the master stopped while this generation was starting.</summary>
     public bool Abandoned { get; private set; }
 
-    /// <summary>True while its READY=1, its exit or its start timeout still decides how it ends.</summary>
+    // Its READY=1, its exit or its start timeout still decides how it ends.
     public bool Undecided => Failure is null && !Abandoned;
 
     public void Fail(string failure)

@@ -1,50 +1,40 @@
 namespace GracefulHosting.Master.Supervision;
 
-/// <summary>
-/// One generation of the app as the supervision sees it: a process that reports READY=1, stops
-/// accepting, exits, and takes signals. <see cref="ChildProcess"/> is the real one; unit tests use fakes.
-/// </summary>
+// ChildProcess is the real one; unit tests use fakes.
 internal interface IChild : IDisposable
 {
     int Generation { get; }
 
     int Pid { get; }
 
-    /// <summary>The <see cref="TimeProvider"/> time stamp of the start.</summary>
+    // A TimeProvider time stamp.
     long StartedAt { get; }
 
-    /// <summary>When the child was started, for status.</summary>
     DateTimeOffset StartedUtc { get; }
 
-    /// <summary>The <see cref="TimeProvider"/> time stamp of the child's READY=1, or 0 until then.</summary>
+    // A TimeProvider time stamp, 0 until READY=1.
     long ReadyAt { get; }
 
-    /// <summary>Completes when the child reports READY=1.</summary>
     Task Ready { get; }
 
-    /// <summary>Completes when the child has closed its listening descriptors, or has exited.</summary>
+    // Also completes when the child has exited.
     Task StoppedAccepting { get; }
 
-    /// <summary>Completes with the exit code once the child has exited and been reaped.</summary>
     Task<int> Exited { get; }
 
-    /// <summary>The child's own ExitTimeout, which it reports with READY=1, or null.</summary>
+    // The ExitTimeout of the child's own release, reported with READY=1.
     TimeSpan? ExitTimeout { get; }
 
-    /// <summary>The URLs the child serves, as its Kestrel reports them.</summary>
     IReadOnlyList<string> Urls { get; }
 
-    /// <summary>Why the master last refused the child a socket, or null.</summary>
     string? LastRefusal { get; }
 
     bool HasExited { get; }
 
-    /// <summary>SIGTERM.</summary>
     void Terminate();
 
-    /// <summary>SIGKILL.</summary>
     void Kill();
 
-    /// <summary>Tells the child that its coming SIGTERM is a restart, not a stop of the service.</summary>
+    // Its coming SIGTERM is a restart, not a stop of the service.
     void AnnounceRestart();
 }

@@ -1,11 +1,8 @@
 namespace GracefulHosting.Master.Supervision;
 
-/// <summary>Starts the process of one generation: the supervision's only way to create a child.</summary>
+// The supervision's only way to create a child, so that unit tests can give it fakes.
 internal interface IChildLauncher
 {
-    /// <summary>
-    /// Starts generation <paramref name="generation"/>. Throws <see cref="InvalidOperationException"/>,
-    /// <see cref="System.ComponentModel.Win32Exception"/> or <see cref="IOException"/> when it cannot.
-    /// </summary>
+    // Throws InvalidOperationException, Win32Exception or IOException when it cannot start one.
     IChild Launch(int generation);
 }

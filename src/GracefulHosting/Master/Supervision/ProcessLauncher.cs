@@ -5,10 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Master.Supervision;
 
-/// <summary>
-/// Starts real child processes. Each one's socket requests are answered from the socket table, and
-/// whatever it held there is given back once it is gone, however it ends.
-/// </summary>
+// Whatever a child held in the socket table is given back once it is gone, however it ends.
 [SupportedOSPlatform("linux")]
 internal sealed class ProcessLauncher(ChildCommand command, SocketTable table, TimeProvider time, ILogger logger) : IChildLauncher
 {

@@ -4,12 +4,7 @@ using GracefulHosting.Interop;
 
 namespace GracefulHosting.Master.Supervision;
 
-/// <summary>
-/// Runs a starting generation at a lower CPU priority until it is ready, so that on busy cores its JIT
-/// and start-up work yields to the generation that serves. Chosen by GRACEFUL_RESTART_START_PRIORITY:
-/// <c>nice</c> (nice 10 until ready, then the master's own value, where the kernel allows that),
-/// <c>batch</c> (SCHED_BATCH until ready); anything else leaves the priority alone.
-/// </summary>
+// GRACEFUL_RESTART_START_PRIORITY=nice|batch: a starting generation yields the cores to the serving one until READY.
 [SupportedOSPlatform("linux")]
 internal sealed class StartPriority
 {

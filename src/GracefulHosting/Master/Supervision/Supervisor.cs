@@ -6,12 +6,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Master.Supervision;
 
-/// <summary>
-/// The master's supervision as one state machine (<see cref="SupervisorState"/>). One loop takes every
-/// <see cref="MasterEvent"/> in turn and owns every field below; nothing here waits, so no event waits
-/// behind another. Processes start through <see cref="IChildLauncher"/>; timeouts and the crash backoff
-/// are timers on the <see cref="TimeProvider"/> that post events of their own.
-/// </summary>
+// One loop takes every event in turn and owns every field below; nothing here waits, so no event waits behind another.
 [SupportedOSPlatform("linux")]
 internal sealed class Supervisor
 {
@@ -60,10 +55,10 @@ internal sealed class Supervisor
 
     private enum RestartPhase
     {
-        /// <summary>At most two generations are alive at once: the last one drains first.</summary>
+        // At most two generations are alive at once: the last one drains first.
         WaitingForDrain,
 
-        /// <summary>StopFirst: the serving generation exits before the next starts.</summary>
+        // StopFirst: the serving generation exits before the next starts.
         StoppingOld,
 
         StartingNext,
@@ -71,19 +66,14 @@ internal sealed class Supervisor
 
     public SupervisorState State => _view.State;
 
-    /// <summary>
-    /// True once the first generation serves; false when the master stopped before it did. Faults,
-    /// naming the reason, when it failed to start.
-    /// </summary>
+    // False when the master stopped before the first generation served; faults, naming the reason, when it failed to start.
     public Task<bool> FirstGeneration => _firstGeneration.Task;
 
-    /// <summary>Completes once every child has exited after a stop.</summary>
     public Task Stopped => _stopped.Task;
 
-    /// <summary>Hands an event to the loop; from any thread.</summary>
+    // From any thread.
     public void Post(MasterEvent e) => _events.Writer.TryWrite(e);
 
-    /// <summary>Starts the first generation, then takes events until <see cref="Complete"/>.</summary>
     public async Task RunAsync()
     {
         Begin();
@@ -93,13 +83,12 @@ internal sealed class Supervisor
         }
     }
 
-    /// <summary>Ends the loop; events posted after this are dropped.</summary>
+    // Events posted after this are dropped.
     public void Complete() => _events.Writer.TryComplete();
 
-    /// <summary>The first transition: the first generation starts.</summary>
     internal void Begin() => Step(StartGeneration);
 
-    /// <summary>Handles every event posted so far, in order; the loop's body, and the unit tests' step.</summary>
+    // The loop's body, and the unit tests' step.
     internal void ProcessPending()
     {
         while (_events.Reader.TryRead(out var e))
@@ -108,7 +97,6 @@ internal sealed class Supervisor
         }
     }
 
-    /// <summary>Lines that describe the master, each generation and the last restart.</summary>
     public IReadOnlyList<string> Status()
     {
         var view = _view;
@@ -136,10 +124,7 @@ internal sealed class Supervisor
         return lines;
     }
 
-    /// <summary>
-    /// One transition. Whatever it throws fails it alone: logged, counted as a rollback, and a restart
-    /// it was part of ends as failed, so that neither the loop nor whoever waits for the outcome hangs.
-    /// </summary>
+    // Whatever a transition throws fails it alone: logged, counted as a rollback, and its restart ends as failed, so no waiter hangs.
     private void Step(Action transition)
     {
         try
@@ -259,7 +244,7 @@ internal sealed class Supervisor
         ContinueRestart();
     }
 
-    /// <summary>Moves a restart on once nothing drains any more: StopFirst stops the old generation, then the next starts.</summary>
+    // Once nothing drains any more; StopFirst stops the old generation before the next starts.
     private void ContinueRestart()
     {
         if (_state != SupervisorState.Restarting || _retiring.Count > 0 || _phase == RestartPhase.StartingNext)
@@ -287,10 +272,7 @@ internal sealed class Supervisor
         StartGeneration();
     }
 
-    /// <summary>
-    /// Starts the next generation and arms its start timeout. A process that cannot even be started
-    /// fails its start at once.
-    /// </summary>
+    // A process that cannot even be started fails its start at once.
     private void StartGeneration()
     {
         int generation = ++_generation;
@@ -323,7 +305,6 @@ internal sealed class Supervisor
         Observe(child);
     }
 
-    /// <summary>Turns what happens to a child into events for the loop.</summary>
     private void Observe(IChild child)
     {
         int generation = child.Generation;
@@ -365,7 +346,7 @@ internal sealed class Supervisor
         }
     }
 
-    /// <summary>A start that failed or was abandoned ends once its child is reaped: never more than two generations alive.</summary>
+    // A failed or abandoned start ends only once its child is reaped: never more than two generations alive.
     private void Reaped(GenerationStart start)
     {
         start.Child?.Dispose();
@@ -446,7 +427,6 @@ internal sealed class Supervisor
         }
     }
 
-    /// <summary><paramref name="child"/> serves now: the table keeps the sockets it holds, and the gauge names it.</summary>
     private void Serve(IChild child)
     {
         _current = child;
@@ -472,14 +452,13 @@ internal sealed class Supervisor
         return new RestartOutcome(false, message);
     }
 
-    /// <summary>The restart under way (or the replacement that satisfies one) has its outcome: whoever asked hears it.</summary>
+    // Also for a replacement that satisfies a restart.
     private void EndRestart(RestartOutcome outcome)
     {
         Settle(outcome);
         ServeOrGoOn();
     }
 
-    /// <summary>Records the outcome of the restart under way and gives it to whoever waits for it.</summary>
     private void Settle(RestartOutcome outcome)
     {
         var restart = _restart!;
@@ -491,10 +470,7 @@ internal sealed class Supervisor
         }
     }
 
-    /// <summary>
-    /// After a start or a restart: serve, and take the restart asked for meanwhile; or, with nothing
-    /// serving (a crash the restart could not cover, a failed StopFirst start), replace it with backoff.
-    /// </summary>
+    // With nothing serving (a crash the restart could not cover, a failed StopFirst start), the replacement waits for the backoff.
     private void ServeOrGoOn()
     {
         if (_current is null)
@@ -595,7 +571,7 @@ internal sealed class Supervisor
         }
     }
 
-    /// <summary>Stops the old generation after a restart; it drains, and the sockets only it used close once it has exited.</summary>
+    // The sockets only the old generation used close once it has exited.
     private void Retire(IChild old)
     {
         if (old.HasExited)
@@ -609,11 +585,7 @@ internal sealed class Supervisor
         Terminate(old, restart: true);
     }
 
-    /// <summary>
-    /// SIGTERM, with SIGKILL once the child's ExitTimeout has passed: the one of its own release, which
-    /// it reported when ready, else the master's. A generation stopped for a restart hears so first: its
-    /// health check stays healthy while it drains.
-    /// </summary>
+    // SIGKILL after the ExitTimeout of the child's own release (else the master's); a restart is announced first, for the child's health check.
     private void Terminate(IChild child, bool restart)
     {
         MasterLog.ChildStopping(_logger, child.Generation, child.Pid);
@@ -645,10 +617,7 @@ internal sealed class Supervisor
         }
     }
 
-    /// <summary>
-    /// Stops every child: a generation still starting is killed (the stop is no failure of it), the
-    /// others are asked to drain. Nothing but watchdog pings goes to systemd after STOPPING=1.
-    /// </summary>
+    // A generation still starting is killed, which is no failure of it; the others drain. After STOPPING=1 only watchdog pings go to systemd.
     private void OnStopRequested()
     {
         if (_state is SupervisorState.Stopping or SupervisorState.Stopped)
@@ -696,11 +665,7 @@ internal sealed class Supervisor
         CheckStopped();
     }
 
-    /// <summary>
-    /// While stopping: once no child accepts any more, the sockets the master bound close, so new
-    /// connections are refused at once instead of waiting in a backlog until the last child exits and
-    /// then reset (systemd's stay open: systemd queues for the next start). Once all have exited, stopped.
-    /// </summary>
+    // Bound sockets close once no child accepts, so new connections are refused at once, not reset after waiting in a backlog; systemd's stay.
     private void CheckStopped()
     {
         if (_state != SupervisorState.Stopping)
@@ -741,7 +706,7 @@ internal sealed class Supervisor
         _stopped.TrySetResult();
     }
 
-    /// <summary>Publishes what <see cref="Status"/> shows, for readers on other threads.</summary>
+    // For readers on other threads.
     private void Publish()
     {
         var children = new List<(IChild, ChildRole)>();
@@ -768,12 +733,12 @@ internal sealed class Supervisor
         Draining,
     }
 
-    /// <summary>A restart asked for, with the reloads that wait for its outcome.</summary>
+    // With the reloads that wait for its outcome.
     private sealed class RestartRequest
     {
         public List<TaskCompletionSource<RestartOutcome>> Waiters { get; } = [];
 
-        /// <summary>When the restart began, once nothing drained any more: its duration counts from here.</summary>
+        // Once nothing drained any more: the restart's duration counts from here.
         public long Began { get; set; }
     }
 

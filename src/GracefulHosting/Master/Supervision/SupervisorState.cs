@@ -1,23 +1,21 @@
 namespace GracefulHosting.Master.Supervision;
 
-/// <summary>The states of the master's supervision.</summary>
 internal enum SupervisorState
 {
-    /// <summary>The first generation starts; nothing serves yet. A start that failed stays here until the host stops.</summary>
+    // A start that failed stays here until the host stops.
     Starting,
 
-    /// <summary>A generation serves; at most one other drains.</summary>
+    // At most one other generation drains.
     Serving,
 
-    /// <summary>A restart is under way: waiting for the draining generation, stopping the old one (StopFirst), or starting the next.</summary>
+    // Waiting for the draining generation, stopping the old one (StopFirst), or starting the next.
     Restarting,
 
-    /// <summary>Nothing serves: waiting before a replacement starts, or starting it.</summary>
+    // Nothing serves: waiting before a replacement starts, or starting it.
     Backoff,
 
-    /// <summary>Every child is asked to stop; the master stops once they have exited.</summary>
+    // The master stops once every child has exited.
     Stopping,
 
-    /// <summary>Every child has exited; nothing more happens.</summary>
     Stopped,
 }

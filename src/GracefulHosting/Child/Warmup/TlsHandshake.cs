@@ -1,0 +1,3 @@
+namespace GracefulHosting.Child.Warmup;
+
+internal sealed record TlsHandshake(double ElapsedMs, string Protocol, string CertificateSubject);

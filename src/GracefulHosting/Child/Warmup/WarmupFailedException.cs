@@ -1,0 +1,3 @@
+namespace GracefulHosting.Child.Warmup;
+
+internal sealed class WarmupFailedException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,3 @@
+namespace GracefulHosting.Child.Warmup;
+
+internal sealed record WarmupResult(IReadOnlyList<int> Statuses, TlsHandshake? Handshake, string Protocol);

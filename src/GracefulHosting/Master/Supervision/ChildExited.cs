@@ -1,0 +1,4 @@
+namespace GracefulHosting.Master.Supervision;
+
+// Posted once the child is reaped.
+internal sealed record ChildExited(int Generation, int ExitCode) : MasterEvent;

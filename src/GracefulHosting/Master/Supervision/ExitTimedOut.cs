@@ -1,0 +1,3 @@
+namespace GracefulHosting.Master.Supervision;
+
+internal sealed record ExitTimedOut(int Generation) : MasterEvent;
