@@ -49,28 +49,6 @@ public sealed class LifecycleTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Sighup_ManyDuringOneRestart_CoalescedIntoOneMore()
-    {
-        await using var master = MasterProcess.Start(arguments: ["--HelloGraceful:WarmupMilliseconds=1500"], output: output);
-        var address = await master.WaitForAddressAsync();
-        await master.WaitForReadyAsync(1);
-
-        master.Signal(Native.SIGHUP);
-        await master.WaitForLineAsync("Started child generation 2");
-        for (int i = 0; i < 10; i++)
-        {
-            master.Signal(Native.SIGHUP);
-            await Task.Delay(20);
-        }
-
-        int last = await master.WaitForRestartAsync(3);
-        await Task.Delay(3000);
-        Assert.False(master.HasLine("Started child generation 4"), "signals during a restart must coalesce into one more restart");
-        using var client = Http.CreateClient(address);
-        Assert.Equal(last, await Http.WaitForPidAsync(client, p => p == last, TimeSpan.FromSeconds(15)));
-    }
-
-    [Fact]
     public async Task Sighup_OldChildOverrunsExitTimeout_KilledAndReaped()
     {
         await using var master = MasterProcess.Start(arguments:
@@ -89,5 +67,4 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         await master.WaitForLineAsync($@"Child generation 1 \(pid {oldPid}\) exited: signal 9", TimeSpan.FromSeconds(15));
         Assert.Null(Native.ProcState(oldPid));
     }
-
 }

@@ -4,10 +4,8 @@ using Xunit.Abstractions;
 
 namespace GracefulHosting.IntegrationTests.Faults;
 
-/// <summary>
-/// A serving child that dies is replaced at once; a child that keeps crashing is replaced with an
-/// exponential backoff up to <c>CrashRestartMaxDelay</c>, never in a tight loop.
-/// </summary>
+// A serving child that dies is replaced at once. The backoff of a child that keeps crashing is proven
+// on a fake clock by the supervisor's table (Backoff_* in SupervisorTableTests).
 [Collection(SerialCollection.Name)]
 public sealed class CrashSupervisionTests(ITestOutputHelper output)
 {
@@ -36,70 +34,5 @@ public sealed class CrashSupervisionTests(ITestOutputHelper output)
         Assert.Equal(replacement, await master.WaitForReadyAsync(2));
         Assert.Equal(replacement, await Http.WaitForPidAsync(client, p => p == replacement, TimeSpan.FromSeconds(15)));
         Assert.Equal([replacement], Proc.DirectChildren(master.Pid));
-    }
-
-    /// <remarks>
-    /// Each generation crashes (an unhandled exception: SIGABRT) 300 ms after it starts serving. The
-    /// replacements wait 0, 200, 400, 800 and 1200 ms: doubling from <c>CrashRestartDelay</c> up to
-    /// <c>CrashRestartMaxDelay</c>. The 1500 ms warm-up makes each child live longer than the cap
-    /// counted from its start, though it serves only 300 ms: "a child that serves this long resets
-    /// the delay" must count from readiness, or a slow-starting app would crash-loop with no backoff.
-    /// No warm-up requests (WarmupPath is empty): the crash counts from ApplicationStarted, and with
-    /// warm-up requests a child reports ready only after them, which on a busy machine can be later
-    /// than the crash.
-    /// </remarks>
-    [Fact]
-    public async Task ChildCrashesRepeatedly_FirstReplacementAtOnceThenExponentialBackoffUpToCap()
-    {
-        await using var master = MasterProcess.Start(
-            arguments:
-            [
-                "--HelloGraceful:WarmupMilliseconds=1500",
-                "--HelloGraceful:CrashAfterMilliseconds=300",
-                "--GracefulRestart:WarmupPath=",
-                "--GracefulRestart:CrashRestartDelay=00:00:00.200",
-                "--GracefulRestart:CrashRestartMaxDelay=00:00:01.200",
-            ],
-            // An unhandled exception aborts the runtime; make sure that writes no core file.
-            environment: new Dictionary<string, string?> { ["DOTNET_DbgEnableMiniDump"] = "0" },
-            launcher: ["prlimit", "--core=0"], output: output);
-        await master.WaitForAddressAsync();
-        await master.WaitForLineAsync("Started child generation 6 with pid", TimeSpan.FromSeconds(60));
-
-        var crashes = Faulty.Matches(master, @"Serving child generation (\d+) \(pid (\d+)\) exited unexpectedly: (.*)$");
-        var starts = Faulty.Matches(master, @"Started child generation (\d+) with pid (\d+)");
-        var waits = Faulty.Matches(master, @"Waiting (\d+) ms before replacing the child \(crash (\d+) in a row\)");
-        Assert.False(master.HasLine("failed to start"), "every generation must crash while serving, not before:\n" + master.Output);
-        Assert.True(crashes.Count >= 5, master.Output);
-        Assert.All(crashes.Take(5), c => Assert.Equal("signal 6 (exit code 134)", c.Match.Groups[3].Value));
-
-        // Backoff: none for the first crash, then 200, 400, 800 ms, and the cap (1200 ms, not 1600).
-        Assert.Equal([(200, 2), (400, 3), (800, 4), (1200, 5)],
-            waits.Take(4).Select(w => (Faulty.Int(w.Match.Groups[1]), Faulty.Int(w.Match.Groups[2]))).ToList());
-
-        // The measured gap from each crash to the next start is at least the announced delay: no spinning.
-        double[] expected = [0, 200, 400, 800, 1200];
-        var gaps = new List<double>();
-        for (int i = 0; i < 5; i++)
-        {
-            int generation = Faulty.Int(crashes[i].Match.Groups[1]);
-            Assert.Equal(i + 1, generation);
-            var next = starts.Single(s => Faulty.Int(s.Match.Groups[1]) == generation + 1);
-            gaps.Add(Proc.Between(Proc.LogTime(crashes[i].Line), Proc.LogTime(next.Line)));
-        }
-
-        string measured = string.Join(", ", gaps.Select(g => $"{g:0}"));
-        output.WriteLine($"crash to next start (ms): {measured}");
-        Assert.True(gaps[0] < 1000, $"the first replacement must start within 1 s; gaps (ms): {measured}");
-        for (int i = 1; i < 5; i++)
-        {
-            Assert.True(gaps[i] >= expected[i] - 20 && gaps[i] < expected[i] + 1000, $"replacement {i + 1} after a {expected[i]} ms backoff; gaps (ms): {measured}");
-        }
-
-        // Every crashed child was reaped.
-        foreach (var crash in crashes)
-        {
-            Assert.Null(Native.ProcState(Faulty.Int(crash.Match.Groups[2])));
-        }
     }
 }
