@@ -315,6 +315,7 @@ class Result:
     maximum: float = 0.0
     restarts: int = 0
     notes: str = ""
+    h2: dict = field(default_factory=dict)            # HTTP/2 rows: h2load's own counts
     probe: list = field(default_factory=list)
     marks: list = field(default_factory=list)
     started: float = 0.0
@@ -351,13 +352,19 @@ def run_h2load(url, result):
     done = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout", output)
     codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output)
     result.requests = int(done.group(3))
-    result.failed = int(done.group(5)) + int(done.group(6)) + int(done.group(7)) + int(codes.group(3)) + int(codes.group(4))
+    # h2load's failed count already holds its errored streams (and those their timed-out ones) and the
+    # answers that were not 2xx or 3xx: it is the count of streams that did not succeed.
+    result.failed = int(done.group(5))
+    result.h2 = dict(done=int(done.group(3)), failed=int(done.group(5)), errored=int(done.group(6)),
+                     timeout=int(done.group(7)), non2xx=int(codes.group(3)) + int(codes.group(4)))
     # A request still open when h2load's duration ends is counted as not done, not as failed.
     result.rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", output).group(1))
     timing = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)", output)
     result.maximum = parse_ms(timing.group(3), timing.group(4))
     result.p50 = parse_ms(timing.group(5), timing.group(6))
-    result.notes = "HTTP/2 (h2c) under h2load -c32 -m10; latency column p50 shows the mean, p99 is not reported by h2load"
+    result.notes = ("HTTP/2 (h2c) under h2load -c32 -m10; latency column p50 shows the mean, p99 is not reported by h2load; "
+                    "h2load's counts: {done} done, {failed} failed, of them {errored} errored ({timeout} timed out) "
+                    "and {non2xx} not 2xx or 3xx".format(**result.h2))
 
 
 def scenario(name, description, extra=(), restart=False, naive=False, http2=False,
