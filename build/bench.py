@@ -42,6 +42,9 @@ DURATION = int(os.environ.get("BENCH_DURATION", "20"))
 PAIR_DURATION = min(DURATION, 15)
 PAIRS = int(os.environ.get("BENCH_PAIRS", "3"))
 RESTART_EVERY = 1.0
+# Read by the master: how each new generation starts (nice, batch), until it is ready.
+PRIORITY_VARIABLE = "GRACEFUL_RESTART_START_PRIORITY"
+SCHED_BATCH = 3
 PID_RE = re.compile(rb"pid=(\d+)")
 CERT = os.path.join(BENCH, "cert.pem")
 KEY = os.path.join(BENCH, "key.pem")
@@ -167,7 +170,8 @@ class App:
         self.signal = spec.get("signal", signal.SIGHUP)
         self.http2 = http2
         self.master = not spec.get("go") and "--GracefulRestart:Enabled=false" not in extra
-        self.env = dict(os.environ, **(env or {}))
+        # The start priority comes only from the rows that set it, never from the shell that runs the bench.
+        self.env = {key: value for key, value in os.environ.items() if key != PRIORITY_VARIABLE} | (env or {})
         self.log_path = os.path.join(LOGS, f"{name}.log")
         # Each App object writes a new log; a naive restart's new process appends to it.
         self.log = open(self.log_path, "wb")
@@ -489,6 +493,9 @@ class StartCost:
     ready_ms: float = 0.0
     warmup_ms: float = 0.0
     rounds: int = 0
+    generations: int = 0          # new generations whose threads were read while they started
+    lowered_generations: int = 0  # of them, those with a thread at a lowered priority while starting
+    lowered_after_ready: int = 0  # threads of the new generations still at a lowered priority after READY
 
 
 def log_size(app):
@@ -510,6 +517,24 @@ def wait_for_log(app, pattern, offset, timeout=60.0):
     raise TimeoutError(f"{app.name}: no log line /{pattern}/")
 
 
+def lowered_threads(pid, base_nice):
+    """(threads, threads at a lowered priority: nice above base_nice or SCHED_BATCH) of a live process."""
+    threads = lowered = 0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0, 0
+    for tid in tids:
+        fields = stat_fields(f"{pid}/task/{tid}")
+        if fields is None:
+            continue
+        threads += 1
+        # Fields 19 (nice) and 41 (policy) of proc(5), counted from the state, field 3.
+        if int(fields[16]) > base_nice or int(fields[38]) == SCHED_BATCH:
+            lowered += 1
+    return threads, lowered
+
+
 def new_go_pid(app, old, attempts=3):
     """Waits for a new Go process to answer after a restart signal. tableflip refuses an upgrade while the
     process it replaced has not exited yet, which on a busy machine can outlast the wait before the signal:
@@ -524,7 +549,8 @@ def new_go_pid(app, old, attempts=3):
 
 
 def restart_cost(name, description, kind="jit", extra=(), env=None, rounds=5):
-    """CPU-seconds of the whole server per restart without load: new generation's start, warm-up, old one's stop."""
+    """CPU-seconds of the whole server per restart without load: new generation's start, warm-up, old one's stop.
+    Also reads the priority of each new generation's threads while it starts and once it is ready."""
     port = free_port()
     app = App(name, port, extra, kind=kind, env=env).start()
     go = KINDS[kind].get("go")
@@ -533,6 +559,7 @@ def restart_cost(name, description, kind="jit", extra=(), env=None, rounds=5):
     try:
         pid = wait_for_pid(port)
         time.sleep(2)
+        base_nice = int(stat_fields(app.process.pid)[16])
         before = app.cpu_seconds()
         for generation in range(2, rounds + 2):
             offset = log_size(app)
@@ -540,8 +567,14 @@ def restart_cost(name, description, kind="jit", extra=(), env=None, rounds=5):
             if go:
                 pid = new_go_pid(app, pid)
             else:
+                child = int(wait_for_log(app, rf"Started child generation {generation} with pid (\d+)", offset).group(1))
+                threads, lowered = lowered_threads(child, base_nice)
                 match = wait_for_log(app, rf"Child generation {generation} \(pid \d+\) is ready after (\d+) ms", offset)
                 ready.append(float(match.group(1)))
+                if threads:
+                    result.generations += 1
+                    result.lowered_generations += 1 if lowered else 0
+                result.lowered_after_ready += lowered_threads(child, base_nice)[1]
                 wait_for_log(app, rf"Child generation {generation - 1} \(pid \d+\) exited", offset)
                 warmed = re.findall(r"Warmed up with \d+ request\(s\) to \S+ over \w+ \(status [^)]*\) in (\d+) ms",
                                     open(app.log_path, "rb").read()[offset:].decode("utf-8", "replace"))
@@ -556,7 +589,9 @@ def restart_cost(name, description, kind="jit", extra=(), env=None, rounds=5):
         result.warmup_ms = statistics.median(warm) if warm else 0.0
     finally:
         app.kill_tree()
-    print(f"{name:20} cpu/restart={result.cpu_per_restart:.3f}s ready={result.ready_ms:.0f}ms warmup={result.warmup_ms:.0f}ms", flush=True)
+    print(f"{name:20} cpu/restart={result.cpu_per_restart:.3f}s ready={result.ready_ms:.0f}ms warmup={result.warmup_ms:.0f}ms "
+          f"lowered-while-starting={result.lowered_generations}/{result.generations} "
+          f"lowered-threads-after-ready={result.lowered_after_ready}", flush=True)
     return result
 
 
@@ -989,12 +1024,14 @@ NO_MASTER = ["--GracefulRestart:Enabled=false"]
 # JIT steady run, the pair that measures what serving through inherited sockets costs.
 GROUPS = [
     Group("plain", "plain Kestrel (Enabled=false), steady", "http", dict(extra=NO_MASTER), []),
-    # Warm-up acts only while a new generation starts, so the JIT variants share the JIT steady run of
-    # their round.
+    # Warm-up and start priority act only while a new generation starts, so the JIT variants share the
+    # JIT steady run of their round.
     Group("jit-steady", "JIT, steady", "http", {}, [
         Variant("jit", "GracefulHosting, JIT, default warm-up (the one line)"),
         Variant("jit-nowarm", "GracefulHosting, JIT, warm-up off (`WarmupPath=\"\"`)", dict(extra=["--GracefulRestart:WarmupPath="])),
         Variant("jit-warmroot", "GracefulHosting, JIT, `WarmupPath=/`", dict(extra=["--GracefulRestart:WarmupPath=/"])),
+        Variant("jit-nice", "GracefulHosting, JIT, new generations start at nice 10", dict(env={PRIORITY_VARIABLE: "nice"})),
+        Variant("jit-batch", "GracefulHosting, JIT, new generations start under SCHED_BATCH", dict(env={PRIORITY_VARIABLE: "batch"})),
     ]),
     Group("r2r-steady", "JIT + ReadyToRun, steady", "http", dict(kind="r2r"), [
         Variant("r2r", "GracefulHosting, JIT + ReadyToRun", dict(kind="r2r"))]),
@@ -1013,7 +1050,7 @@ GROUPS = [
 ]
 
 # The side-by-side table: one row per system, each against its own steady runs.
-SIDE_BY_SIDE = ["jit", "jit-nowarm", "jit-warmroot", "r2r", "aot", "https", "tableflip", "grace"]
+SIDE_BY_SIDE = ["jit", "jit-nowarm", "jit-warmroot", "jit-nice", "jit-batch", "r2r", "aot", "https", "tableflip", "grace"]
 
 # Single runs of BENCH_DURATION s: (name, description, load, server options, run options, the steady runs
 # its ratios are to).
@@ -1030,6 +1067,8 @@ SINGLES = [
 COST_PLAN = [
     ("cost-jit", "JIT, default warm-up", {}),
     ("cost-jit-nowarm", "JIT, warm-up off", dict(extra=["--GracefulRestart:WarmupPath="])),
+    ("cost-jit-nice", "JIT, new generations start at nice 10", dict(env={PRIORITY_VARIABLE: "nice"})),
+    ("cost-jit-batch", "JIT, new generations start under SCHED_BATCH", dict(env={PRIORITY_VARIABLE: "batch"})),
     ("cost-r2r", "JIT + ReadyToRun", dict(kind="r2r")),
     ("cost-composite", "JIT + ReadyToRun composite (self-contained)", dict(kind="composite")),
     ("cost-pgo-off", "JIT, TieredPGO off", dict(env={"DOTNET_TieredPGO": "0"})),
@@ -1170,6 +1209,68 @@ def every_pair_lines(groups, summary):
                              f"{steady.p99:.1f} → {restart.p99:.1f} ({number(p99, suffix='×')}) | {restart.failed} | "
                              f"{restart.restarts} | {ms_or_na(median(restart.ready_ms))} |")
     return lines + [""]
+
+
+PRIORITY_MODES = [("jit", None), ("jit-nice", "nice"), ("jit-batch", "batch")]
+
+
+def priority_lines(summary, costs):
+    if "jit" not in summary or not any(key in summary for key, mode in PRIORITY_MODES if mode):
+        return []
+    lines = [
+        "## Start priority of new generations",
+        "",
+        f"`{PRIORITY_VARIABLE}` in the master's environment: `nice` starts each new generation at nice 10 and restores "
+        "the master's value when it is ready, `batch` runs it under `SCHED_BATCH` until then; unset, it starts like the "
+        "master (the default row). The rows under restarts share each round's JIT steady run; figures are medians of the "
+        f"{PAIRS} pairs. Ready after under restarts: every new generation of the runs under restarts (median); without load: "
+        "the cost rows below (5 restarts). Lowered while starting: new generations of the cost row with a thread at a "
+        "nice value above the master's or under `SCHED_BATCH` when the master logged their start; still lowered after "
+        "READY: such threads once the master logged the generation ready, summed over the cost row's restarts.",
+        "",
+        "| start priority | p99 under restarts ÷ steady | p99 ms under restarts | requests/s ÷ steady | failed | ready after ms, under restarts | ready after ms, without load | CPU-seconds per restart | lowered while starting | threads still lowered after READY |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, mode in PRIORITY_MODES:
+        if key not in summary:
+            continue
+        s, cost = summary[key], costs.get(f"cost-{key}")
+        no_load = (f"{cost.ready_ms:.0f} | {cost.cpu_per_restart:.3f} | {cost.lowered_generations} of {cost.generations} | "
+                   f"{cost.lowered_after_ready}") if cost else "n/a | n/a | n/a | n/a"
+        lines.append(f"| {f'`{mode}`' if mode else 'unset (default)'} | {number(s.ratio('p99'), suffix='×')} | "
+                     f"{s.restart('p99'):.1f} | {number(s.ratio('rps'))} | {s.total('failed')} | {ms_or_na(s.ready_ms())} | {no_load} |")
+    default = summary["jit"]
+    lines += ["", "Verdict (keep a mode only if p99 under restarts ÷ steady improves on the default and the time to ready "
+              "under restarts at most doubles):", ""]
+    for key, mode in PRIORITY_MODES:
+        if not mode or key not in summary:
+            continue
+        s, cost = summary[key], costs.get(f"cost-{key}")
+        if cost is None or not cost.generations:
+            lines.append(f"- `{mode}`: without its cost row this run cannot tell whether the master applied it; no verdict.")
+            continue
+        if not cost.lowered_generations:
+            lines.append(f"- `{mode}`: no new generation was seen starting at a lowered priority ({cost.generations} read), so "
+                         "the master did not apply it in this run and its rows measure the default start; no verdict.")
+            continue
+        p99, p99_default = s.ratio("p99"), default.ratio("p99")
+        ready, ready_default = s.ready_ms(), default.ready_ms()
+        improves = p99 < p99_default
+        within = ready <= 2 * ready_default
+        line = (f"- `{mode}`: p99 under restarts {number(p99, suffix='×')} steady against {number(p99_default, suffix='×')} by "
+                f"default ({s.restart('p99'):.1f} against {default.restart('p99'):.1f} ms): "
+                f"{'improves' if improves else 'does not improve'}; ready after {ms_or_na(ready)} ms under restarts against "
+                f"{ms_or_na(ready_default)} ms ({number(ready / ready_default if ready_default else float('nan'), suffix='×')}): "
+                f"{'at most doubles' if within else 'more than doubles'}. **{'Keep' if improves and within else 'Do not keep'}.**")
+        if cost.lowered_after_ready:
+            line += (f" {cost.lowered_after_ready} thread(s) of its new generations were still at the lowered priority after "
+                     "READY: the restore did not reach every thread.")
+        lines.append(line)
+    root = os.geteuid() == 0
+    lines += ["", f"This run ran {'as root' if root else 'without root'}: "
+              + ("restoring a lower nice value was allowed." if root else
+                 "the kernel lets a process lower a nice value again only with CAP_SYS_NICE or a fitting RLIMIT_NICE."), ""]
+    return lines
 
 
 def singles_lines(singles, runs):
@@ -1381,7 +1482,7 @@ def main():
         f"**Ratios are medians of {PAIRS} pairs.** Each system is measured in pairs, a steady run immediately followed by a run "
         f"with a restart signal every second (IdentityApp: every {IDENTITY_RESTART_EVERY:.0f} s), in {PAIRS} rounds through all "
         f"systems; each figure of the pair tables is the median of the {PAIRS} pairs, and every pair's figures are listed. "
-        f"Pair runs last {PAIR_DURATION} s, single runs {DURATION} s. The JIT variants (warm-up) share each "
+        f"Pair runs last {PAIR_DURATION} s, single runs {DURATION} s. The JIT variants (warm-up, start priority) share each "
         "round's JIT steady run, as the two IdentityApp warm-ups share theirs, since these settings act only while a "
         "generation starts; the order of the variants rotates from round to round.",
         "HTTP/1.1 rows: `wrk -t2 -c32 --latency` on `GET /` of the HelloGraceful example (Release) or of the Go peers in "
@@ -1394,6 +1495,7 @@ def main():
     ]
     lines += side_by_side_lines(summary)
     lines += every_pair_lines(groups, summary)
+    lines += priority_lines(summary, cost)
     lines += singles_lines(singles, runs)
     lines += cost_lines(costs)
     memory_text = "; ".join(f"{label} master {rss[kind][0] / 1024:.1f} MiB, child {rss[kind][1] / 1024:.1f} MiB"
