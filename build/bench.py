@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Side-by-side restart benchmark of GracefulHosting, driven by build/bench.sh.
 
-Every system runs a server on 127.0.0.1 under the same load (wrk -t2 -c32 --latency, or h2load
-for HTTP/2) and counts failed requests: socket errors plus non-2xx
+Every system runs a server on 127.0.0.1 under the same load (wrk -t2 -c32 --latency; h2load for
+HTTP/2; the GrpcLoad client of bench/ for gRPC) and counts failed requests: socket errors plus non-2xx
 answers. The servers are the published HelloGraceful example (JIT, ReadyToRun, ReadyToRun composite,
-Native AOT; HTTP, HTTPS and HTTP/2), test/apps/IdentityApp and the Go peers built
+Native AOT; HTTP, HTTPS and HTTP/2), test/apps/GrpcApp, test/apps/IdentityApp and the Go peers built
 from bench/. Each system is measured in pairs, a steady run immediately followed by a run with a
 restart signal every second, in BENCH_PAIRS rounds (default 3) through every system; the tables give
 the median of the pairs and list every pair. Restart costs are measured without load. Results go to
@@ -45,6 +45,8 @@ RESTART_EVERY = 1.0
 # Read by the master: how each new generation starts (nice, batch), until it is ready.
 PRIORITY_VARIABLE = "GRACEFUL_RESTART_START_PRIORITY"
 SCHED_BATCH = 3
+GRPC_CLIENT = os.path.join(BENCH, "grpcload", "GrpcLoad.dll")
+GRPC_CALLERS = 32
 PID_RE = re.compile(rb"pid=(\d+)")
 CERT = os.path.join(BENCH, "cert.pem")
 KEY = os.path.join(BENCH, "key.pem")
@@ -55,6 +57,7 @@ KINDS = {
     "aot": dict(app="aot", native=True),
     "r2r": dict(app="r2r", native=False),
     "composite": dict(app="composite", native=True),
+    "grpc": dict(app="grpc", grpc=True),
     "tableflip": dict(go=True, signal=signal.SIGHUP),
     "grace": dict(go=True, signal=signal.SIGUSR2),
 }
@@ -153,6 +156,15 @@ class App:
         if spec.get("go"):
             self.cwd = os.path.join(BENCH, "go")
             self.args = [os.path.join(self.cwd, kind), "-listen", f"127.0.0.1:{port}", "-pid-file", self.pid_file]
+        elif spec.get("grpc"):
+            self.cwd = os.path.join(BENCH, spec["app"])
+            self.args = ["dotnet", os.path.join(self.cwd, "GrpcApp.dll"),
+                         f"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{port}",
+                         "--Kestrel:Endpoints:Grpc:Protocols=Http2",
+                         "--Logging:LogLevel:Default=Warning",
+                         "--Logging:LogLevel:GracefulHosting=Information",
+                         *extra]
+            http2 = True
         else:
             self.cwd = os.path.join(BENCH, spec["app"])
             program = os.path.join(self.cwd, "HelloGraceful")
@@ -340,6 +352,7 @@ class Result:
     restarts: int = 0
     notes: str = ""
     over_limit: int = 0                               # Identity rows: requests wrk gave up on
+    failures: dict = field(default_factory=dict)      # gRPC rows: failed calls by status
     h2: dict = field(default_factory=dict)            # HTTP/2 rows: h2load's own counts
     ready_ms: list = field(default_factory=list)      # the master's "is ready after" figures of the run
     probe: list = field(default_factory=list)
@@ -394,6 +407,25 @@ def run_h2load(url, result):
                     "and {non2xx} not 2xx or 3xx".format(**result.h2))
 
 
+def run_grpc_unary(app, result):
+    """GRPC_CALLERS concurrent unary callers on one channel of the GrpcLoad client, no retry policy."""
+    output = subprocess.run(["dotnet", GRPC_CLIENT, "unary", app.url, str(GRPC_CALLERS), str(result.duration)],
+                            capture_output=True, text=True, check=True).stdout
+    with open(os.path.join(LOGS, f"{result.name}.grpcload.txt"), "w") as out:
+        out.write(output)
+    report = json.loads(output.strip().splitlines()[-1])
+    result.requests = report["calls"]
+    result.failed = report["failed"]
+    result.rps = report["callsPerSecond"]
+    result.p50 = report["p50Ms"]
+    result.p99 = report["p99Ms"]
+    result.maximum = report["maxMs"]
+    result.failures = report["failures"]
+    if result.failures:
+        result.notes = "failed calls by status: " + ", ".join(
+            f"{status} {count} ({report['details'].get(status, '')!r})" for status, count in sorted(result.failures.items()))
+
+
 def run_identity(app, result):
     run_wrk(f"http://127.0.0.1:{app.port}/notes", result,
             options=("--timeout", IDENTITY_TIMEOUT, "-H", f"Authorization: Bearer {app.token}"))
@@ -405,6 +437,7 @@ LOADS = {
     "http": (lambda app, result: run_wrk(app.url, result), True),
     "https": (lambda app, result: run_wrk(app.url, result), False),
     "h2": (lambda app, result: run_h2load(app.url, result), False),
+    "grpc": (run_grpc_unary, False),
     "identity": (run_identity, False),
 }
 
@@ -627,6 +660,74 @@ def tls_handshake_ms(rounds=200):
         return elapsed, [float(ms) for _, ms in warmup], (warmup[0][0] if warmup else "?")
     finally:
         app.kill_tree()
+
+
+GRPC_STREAMS = 10
+GRPC_STREAM_ROUNDS = 3
+GRPC_LOG_TIME = r"(?m)^\[(\d\d):(\d\d):(\d\d)\.(\d\d\d)\] "
+
+
+@dataclass
+class StreamRound:
+    old_pid: int
+    new_pid: int
+    sighup_to_ready_ms: float
+    endings: list              # the client's record of each stream
+    ready_to_end_ms: list
+    sighup_to_end_ms: list
+
+
+def day_ms(epoch_ms):
+    """Milliseconds since local midnight, the clock of the apps' log timestamps."""
+    moment = time.localtime(epoch_ms / 1000)
+    return ((moment.tm_hour * 60 + moment.tm_min) * 60 + moment.tm_sec) * 1000 + epoch_ms % 1000
+
+
+def since(later_day_ms, earlier_day_ms):
+    """later - earlier on the clock of the day, across midnight too."""
+    return (later_day_ms - earlier_day_ms + 43_200_000) % 86_400_000 - 43_200_000
+
+
+def grpc_streams():
+    """GRPC_STREAMS Ticks streams through a SIGHUP, GRPC_STREAM_ROUNDS times on one master: how each ended,
+    how long after the SIGHUP and after the new generation's READY, and where each reopened."""
+    app = start_server("grpc-streams", "grpc", dict(kind="grpc"))
+    rounds = []
+    client = None
+    try:
+        old_pid = int(wait_for_log(app, r"Child generation 1 \(pid (\d+)\) is ready", 0).group(1))
+        for generation in range(2, GRPC_STREAM_ROUNDS + 2):
+            offset = log_size(app)
+            with open(os.path.join(LOGS, f"grpc-streams-{generation}.client.txt"), "w") as errors:
+                client = subprocess.Popen(["dotnet", GRPC_CLIENT, "streams", app.url, str(GRPC_STREAMS), "60"],
+                                          stdout=subprocess.PIPE, stderr=errors, text=True)
+                opened = client.stdout.readline()
+                if not opened:
+                    raise RuntimeError(f"the gRPC stream client exited before its streams were open (code {client.wait()})")
+                sent = time.time() * 1000
+                app.restart()
+                ended = json.loads(client.stdout.readline())
+                client.wait(timeout=30)
+            ready = wait_for_log(app, GRPC_LOG_TIME + rf".*Child generation {generation} \(pid (\d+)\) is ready after", offset)
+            wait_for_log(app, rf"Child generation {generation - 1} \(pid \d+\) exited", offset)
+            h, m, s, ms = (int(g) for g in ready.groups()[:4])
+            ready_day = ((h * 60 + m) * 60 + s) * 1000 + ms
+            streams = ended["streams"]
+            finished = [e for e in streams if e["endedAtMs"]]
+            rounds.append(StreamRound(
+                old_pid, int(ready.group(5)), since(ready_day, day_ms(sent)), streams,
+                [since(day_ms(e["endedAtMs"]), ready_day) for e in finished],
+                [e["endedAtMs"] - sent for e in finished]))
+            old_pid = int(ready.group(5))
+            print(f"grpc-streams-{generation} endings={sorted({(e['status'], e['detail']) for e in streams})} "
+                  f"ready_to_end_ms={[round(x) for x in rounds[-1].ready_to_end_ms]} "
+                  f"reopened_on_new={sum(e['reopenedPid'] == old_pid for e in streams)}/{len(streams)}", flush=True)
+    finally:
+        if client is not None and client.poll() is None:
+            client.kill()
+            client.wait()
+        app.kill_tree()
+    return rounds
 
 
 WS_CLIENTS = 100
@@ -1043,6 +1144,8 @@ GROUPS = [
         Variant("tableflip", "cloudflare/tableflip (Go)", dict(kind="tableflip"))]),
     Group("grace-steady", "facebookgo/grace (Go), steady", "http", dict(kind="grace"), [
         Variant("grace", "facebookgo/grace (Go)", dict(kind="grace"))]),
+    Group("grpc-steady", "gRPC unary (JIT), steady", "grpc", dict(kind="grpc"), [
+        Variant("grpc", "GracefulHosting, gRPC unary calls (JIT, h2c)", dict(kind="grpc"))]),
     Group("identity-steady", "IdentityApp, steady", "identity", dict(warmup=True), [
         Variant("identity-warm", "IdentityApp, SIGHUP every 3 s, documented warm-up (hook + request)", dict(warmup=True)),
         Variant("identity-cold", "IdentityApp, SIGHUP every 3 s, default warm-up only", dict(warmup=False)),
@@ -1080,7 +1183,7 @@ COST_PLAN = [
 ]
 
 # Parts that are neither pairs, single runs nor cost rows.
-OTHER_NAMES = ["ws", "other", "soak"]
+OTHER_NAMES = ["grpc-streams", "ws", "other", "soak"]
 
 
 def available(load, options):
@@ -1089,7 +1192,7 @@ def available(load, options):
         return os.path.isdir(os.path.join(BENCH, "identity"))
     spec = KINDS[options.get("kind", "jit")]
     folder = os.path.join(BENCH, "go" if spec.get("go") else spec["app"])
-    return os.path.isdir(folder)
+    return os.path.isdir(folder) and (load != "grpc" or os.path.exists(GRPC_CLIENT))
 
 
 def rotated(items, by):
@@ -1273,6 +1376,73 @@ def priority_lines(summary, costs):
     return lines
 
 
+def grpc_lines(summary, rounds):
+    unary = summary.get("grpc")
+    lines = []
+    if unary:
+        statuses = {}
+        for _, r in unary.pairs:
+            for status, count in r.failures.items():
+                statuses[status] = statuses.get(status, 0) + count
+        by_status = ", ".join(f"{status} {count}" for status, count in sorted(statuses.items())) or "none"
+        lines += [
+            f"Unary calls: `test/apps/GrpcApp` (JIT, an HTTP/2-only endpoint) under `bench/GrpcLoad`: {GRPC_CALLERS} callers "
+            "on one `Grpc.Net.Client` channel, each making `Hello` calls one after another, with no retry policy and "
+            f"retries off (`MaxRetryAttempts = 0`); a SIGHUP every 1 s; medians of {PAIRS} pairs as above. Every call the "
+            "server did not complete counts as failed, by its status.",
+            "",
+            "| gRPC unary | failed calls | failed calls by status (all pairs) | calls/s ÷ steady | calls/s, steady → under restarts | p99 ÷ steady | p99 ms, steady → under restarts | restarts | ready after ms |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+            f"| SIGHUP every 1 s | {unary.restart('failed'):.0f} ({unary.total('failed')}) | {by_status} | {number(unary.ratio('rps'))} | "
+            f"{unary.steady('rps'):.0f} → {unary.restart('rps'):.0f} | {number(unary.ratio('p99'), suffix='×')} | "
+            f"{unary.steady('p99'):.1f} → {unary.restart('p99'):.1f} | {unary.restart('restarts'):.0f} | {ms_or_na(unary.ready_ms())} |",
+            "",
+        ]
+    if rounds:
+        lines += [
+            f"Server streams: {GRPC_STREAMS} `Ticks` streams (a message every 100 ms) open on one channel, then a SIGHUP; "
+            f"{len(rounds)} times on one master, with GrpcApp's settings (`LongLivedGracePeriod` 3 s). Each stream is followed "
+            "until it ends; its time to end is counted from the SIGHUP and from the new generation's READY (the master's log "
+            "line); then the client calls `Ticks` again once and notes which pid answers.",
+            "",
+            "| restart | SIGHUP → READY ms | how the streams ended | READY → stream end ms, median / max | SIGHUP → stream end ms, median / max | reopened on the new generation |",
+            "|---:|---:|---|---:|---:|---:|",
+        ]
+        for index, r in enumerate(rounds, 1):
+            endings = {}
+            for e in r.endings:
+                label = f"{e['status']}" + (f" ({e['detail']!r})" if e["detail"] else "")
+                endings[label] = endings.get(label, 0) + 1
+            shown = ", ".join(f"{count} × {label}" for label, count in sorted(endings.items()))
+            reopened = sum(e["reopenedPid"] == r.new_pid for e in r.endings)
+            lines.append(f"| {index} | {r.sighup_to_ready_ms:.0f} | {shown} | {median_max(r.ready_to_end_ms)} | "
+                         f"{median_max(r.sighup_to_end_ms)} | {reopened} of {len(r.endings)} |")
+        lines.append("")
+    return lines
+
+
+def h2_lines(singles):
+    h2 = {r.name: r for r in singles}
+    if "h2-startfirst" not in h2:
+        return []
+    r, steady = h2["h2-startfirst"], h2.get("h2-steady")
+    counts = r.h2
+    text = (f"HTTP/2 under h2load (`h2load -c32 -m10 -t2 -D {r.duration}`, h2c, `GET /` of HelloGraceful): with a SIGHUP "
+            f"every 1 s, {counts['failed']} failed streams of {counts['done']} done over {r.restarts} restarts "
+            f"(h2load's failed count, which holds its {counts['errored']} errored, of them {counts['timeout']} timed out, "
+            f"and {counts['non2xx']} answers not 2xx or 3xx)")
+    text += f"; steady, {steady.failed} failed of {steady.requests}." if steady else "."
+    if r.restarts:
+        text += (" h2load opens a new connection only for HTTP/1.1 (after `Connection: close`): an HTTP/2 client whose "
+                 "connection the server closes stops for the rest of the run, so the streams done under restarts "
+                 + (f"({r.rps:.0f}/s against {steady.rps:.0f}/s steady) " if steady else "")
+                 + "show how long its clients lasted, not the server's throughput.")
+    if counts["failed"]:
+        text += (" h2load retries no stream: each one that did not complete counts, including those a GOAWAY reports "
+                 "as unprocessed, which RFC 9113 (section 6.8) lets a client send again.")
+    return [text, ""]
+
+
 def singles_lines(singles, runs):
     if not singles:
         return []
@@ -1319,18 +1489,11 @@ def cost_lines(costs):
     return lines + [""]
 
 
-H2_NOTE = ("These are streams the client had sent before it read the draining generation's GOAWAY; "
-           "Kestrel closes the connection as soon as its last active stream ends, so it refuses them as unprocessed. "
-           "RFC 9113 (section 6.8) lets a client retry such streams, and HttpClient does: the HTTP/2 integration "
-           "test sees no failure across restarts. h2load neither retries nor reconnects. Removing this needs "
-           "Kestrel to wait one round trip (a PING) between its two GOAWAY frames.")
-
-
 def verdict(ok):
     return "met" if ok else "**missed**"
 
 
-def targets_lines(summary, cost, aot_master_kib, singles):
+def targets_lines(summary, cost, aot_master_kib):
     lines = ["## Targets", "", f"Medians of the {PAIRS} pairs; failed: all runs under restarts.", ""]
     aot, jit = summary.get("aot"), summary.get("jit")
     if aot:
@@ -1347,9 +1510,6 @@ def targets_lines(summary, cost, aot_master_kib, singles):
         lines.append(f"- JIT with the default warm-up: 0 failed ({jit.total('failed')}: {verdict(jit.total('failed') == 0)}); "
                      f"p99 ≤ 3× steady ({number(jit.ratio('p99'), suffix='×')}: {verdict(jit.ratio('p99') <= 3)}); "
                      f"requests/s ≥ 0.6 of steady ({number(jit.ratio('rps'))}: {verdict(jit.ratio('rps') >= 0.6)}).")
-    h2 = [r for r in singles if r.name == "h2-startfirst"]
-    if h2:
-        lines.append(f"- HTTP/2 under h2load, failed streams with restarts: {h2[0].failed}. " + H2_NOTE)
     return lines + [""] if len(lines) > 4 else []
 
 
@@ -1456,6 +1616,7 @@ def main():
     singles = phases.run("single runs", lambda: [single(*s) for s in SINGLES if wanted(s[0]) and available(s[2], s[3])])
     costs = phases.run("restart costs", lambda: [restart_cost(name, description, **options) for name, description, options
                                                  in COST_PLAN if wanted(name) and available("http", options)])
+    streams = phases.run("gRPC streams", grpc_streams) if wanted("grpc-streams") and available("grpc", dict(kind="grpc")) else []
     ws = phases.run("long-lived", websocket_scenario) if wanted("ws") else None
     if only:
         if ws is not None:
@@ -1496,6 +1657,8 @@ def main():
     lines += side_by_side_lines(summary)
     lines += every_pair_lines(groups, summary)
     lines += priority_lines(summary, cost)
+    protocols = grpc_lines(summary, streams) + h2_lines(singles)
+    lines += ["## gRPC and HTTP/2", ""] + protocols if protocols else []
     lines += singles_lines(singles, runs)
     lines += cost_lines(costs)
     memory_text = "; ".join(f"{label} master {rss[kind][0] / 1024:.1f} MiB, child {rss[kind][1] / 1024:.1f} MiB"
@@ -1520,7 +1683,7 @@ def main():
         f"median {statistics.median(first_response):.0f} ms, max {max(first_response):.0f} ms.",
         "",
     ]
-    lines += targets_lines(summary, cost, rss["aot"][0] if "aot" in rss else None, singles)
+    lines += targets_lines(summary, cost, rss["aot"][0] if "aot" in rss else None)
     lines += notes_lines(groups, summary, singles)
     lines += ws_section(ws)
     lines += identity_lines(summary)
