@@ -662,6 +662,38 @@ def tls_handshake_ms(rounds=200):
         app.kill_tree()
 
 
+H2_RESTARTS = 5
+H2_WINDOW = 5
+
+
+def h2_each_restart():
+    """H2_RESTARTS restarts, each met by h2load's own 32 new connections: h2load reconnects no HTTP/2 client
+    whose connection the server closed, so under a SIGHUP every second only its first restart has load.
+    Returns h2load's counts per restart and whether the restart completed while the load ran."""
+    app = start_server("h2-each-restart", "h2", dict(http2=True))
+    rounds = []
+    try:
+        for generation in range(2, H2_RESTARTS + 2):
+            offset = log_size(app)
+            result = Result(f"h2-each-restart-{generation}", "", duration=H2_WINDOW)
+            # The SIGHUP one second into the load, as Restarter sends its first one.
+            signal_later = threading.Timer(RESTART_EVERY, app.restart)
+            signal_later.start()
+            run_h2load(app.url, result)
+            signal_later.join()
+            app.log.flush()
+            with open(app.log_path, "rb") as log:
+                log.seek(offset)
+                completed = f"Restart complete: generation {generation} " in log.read().decode("utf-8", "replace")
+            # The next one begins once this restart is over and the old generation has gone.
+            wait_for_log(app, rf"Child generation {generation - 1} \(pid \d+\) exited", offset)
+            rounds.append((result.h2, completed))
+            print(f"h2-each-restart-{generation} {result.h2} completed-under-load={completed}", flush=True)
+    finally:
+        app.kill_tree()
+    return rounds
+
+
 GRPC_STREAMS = 10
 GRPC_STREAM_ROUNDS = 3
 GRPC_LOG_TIME = r"(?m)^\[(\d\d):(\d\d):(\d\d)\.(\d\d\d)\] "
@@ -1183,7 +1215,7 @@ COST_PLAN = [
 ]
 
 # Parts that are neither pairs, single runs nor cost rows.
-OTHER_NAMES = ["grpc-streams", "ws", "other", "soak"]
+OTHER_NAMES = ["h2-each-restart", "grpc-streams", "ws", "other", "soak"]
 
 
 def available(load, options):
@@ -1421,10 +1453,21 @@ def grpc_lines(summary, rounds):
     return lines
 
 
-def h2_lines(singles):
+def h2_lines(singles, each_restart):
     h2 = {r.name: r for r in singles}
+    lines = []
+    if each_restart:
+        failed = [counts["failed"] for counts, _ in each_restart]
+        late = sum(not completed for _, completed in each_restart)
+        lines += [
+            f"HTTP/2 restart by restart: {len(each_restart)} restarts on one master, each met by h2load's own 32 new "
+            f"connections (`h2load -c32 -m10 -t2 -D {H2_WINDOW}`, the SIGHUP 1 s into the load): failed streams per "
+            f"restart {', '.join(str(f) for f in failed)} (total {sum(failed)}; h2load's failed count, as below)"
+            + (f"; {late} of the restarts had not completed when their load ended, so their counts miss part of them." if late else "."),
+            "",
+        ]
     if "h2-startfirst" not in h2:
-        return []
+        return lines
     r, steady = h2["h2-startfirst"], h2.get("h2-steady")
     counts = r.h2
     text = (f"HTTP/2 under h2load (`h2load -c32 -m10 -t2 -D {r.duration}`, h2c, `GET /` of HelloGraceful): with a SIGHUP "
@@ -1440,7 +1483,7 @@ def h2_lines(singles):
     if counts["failed"]:
         text += (" h2load retries no stream: each one that did not complete counts, including those a GOAWAY reports "
                  "as unprocessed, which RFC 9113 (section 6.8) lets a client send again.")
-    return [text, ""]
+    return lines + [text, ""]
 
 
 def singles_lines(singles, runs):
@@ -1616,6 +1659,7 @@ def main():
     singles = phases.run("single runs", lambda: [single(*s) for s in SINGLES if wanted(s[0]) and available(s[2], s[3])])
     costs = phases.run("restart costs", lambda: [restart_cost(name, description, **options) for name, description, options
                                                  in COST_PLAN if wanted(name) and available("http", options)])
+    each_restart = phases.run("HTTP/2 restart by restart", h2_each_restart) if wanted("h2-each-restart") else []
     streams = phases.run("gRPC streams", grpc_streams) if wanted("grpc-streams") and available("grpc", dict(kind="grpc")) else []
     ws = phases.run("long-lived", websocket_scenario) if wanted("ws") else None
     if only:
@@ -1657,7 +1701,7 @@ def main():
     lines += side_by_side_lines(summary)
     lines += every_pair_lines(groups, summary)
     lines += priority_lines(summary, cost)
-    protocols = grpc_lines(summary, streams) + h2_lines(singles)
+    protocols = grpc_lines(summary, streams) + h2_lines(singles, each_restart)
     lines += ["## gRPC and HTTP/2", ""] + protocols if protocols else []
     lines += singles_lines(singles, runs)
     lines += cost_lines(costs)
