@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Restart benchmark, one command, no arguments: publishes the example as JIT, ReadyToRun,
-# ReadyToRun composite and Native AOT, builds the Go peers (cloudflare/tableflip, facebookgo/grace)
-# from Debian's packaged sources, and measures them all side by side in one run under the same load
-# and restart schedule. Writes docs/benchmarks.md and docs/restart-latency.svg.
-# BENCH_DURATION (seconds per load run, default 20) and BENCH_ONLY (comma-separated scenario names,
-# for a quick look; writes no docs but the sections of "ws" and "soak") shorten development runs.
+# ReadyToRun composite and Native AOT, the Identity and gRPC test apps and the gRPC load client,
+# builds the Go peers (cloudflare/tableflip, facebookgo/grace) from Debian's packaged sources, and
+# measures them all side by side in one run under the same load and restart schedule, each system in
+# pairs of a steady run and a run under restarts. Writes docs/benchmarks.md and docs/restart-latency.svg.
+# BENCH_DURATION (seconds per single load run, default 20; pair runs last at most 15), BENCH_PAIRS
+# (pairs per system, default 3) and BENCH_ONLY (comma-separated names, BENCH_ONLY=list prints them; a
+# quick look that writes no docs but the sections of "ws" and "soak") shorten development runs.
 # The chaos soak (build/soak.py) runs last: SOAK_DURATION seconds (default 600), SOAK_SEED repeats a run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# bench.py states in the results how long the run took, publishes included.
+export BENCH_STARTED="${BENCH_STARTED:-$(date +%s)}"
 
 # Debian packages: load generators, the Go toolchain with the two libraries' sources, clang and
 # zlib for the Native AOT link, openssl for the HTTPS rows' certificate.
@@ -42,6 +46,9 @@ publish composite -r linux-x64 --self-contained true -p:PublishReadyToRun=true -
 publish aot -r linux-x64 -p:PublishAot=true
 # The Identity rows' app: EF Core on SQLite with Identity bearer tokens (JIT).
 dotnet publish test/apps/IdentityApp -c Release --artifacts-path "$out/build-identity" -o "$out/identity"
+# The gRPC rows: the test app (JIT, an HTTP/2-only endpoint) and the load client in bench/GrpcLoad.
+dotnet publish test/apps/GrpcApp -c Release --artifacts-path "$out/build-grpc" -o "$out/grpc"
+dotnet publish bench/GrpcLoad -c Release --artifacts-path "$out/build-grpcload" -o "$out/grpcload"
 
 # The Go peers, offline, in GOPATH mode against the packaged sources; never from a module proxy.
 mkdir -p "$out/go"
