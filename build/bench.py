@@ -1032,6 +1032,21 @@ def splice_section(path, section):
         out.write("\n".join(lines))
 
 
+def soak_section_kept(path):
+    """The chaos soak's section of the existing benchmarks.md, kept when bench.sh runs without the soak
+    (SOAK_DURATION=0); with the soak, build/soak.py replaces it afterwards."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as existing:
+        lines = existing.read().split("\n")
+    heading = "## Chaos soak"
+    if heading not in lines:
+        return []
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ") or lines[i].startswith("![")), len(lines))
+    return lines[start:end]
+
+
 def svg_plot(series, path):
     """Latency over time, one panel per series, restart markers as vertical lines; failures in red."""
     width, panel, left, top = 900, 180, 60, 30
@@ -1731,6 +1746,7 @@ def main():
     lines += notes_lines(groups, summary, singles)
     lines += ws_section(ws)
     lines += identity_lines(summary)
+    lines += soak_section_kept(os.path.join(DOCS, "benchmarks.md"))
     lines += ["![latency over time](restart-latency.svg)", ""]
     with open(os.path.join(DOCS, "benchmarks.md"), "w") as out:
         out.write("\n".join(lines))

@@ -7,7 +7,8 @@
 # BENCH_DURATION (seconds per single load run, default 20; pair runs last at most 15), BENCH_PAIRS
 # (pairs per system, default 3) and BENCH_ONLY (comma-separated names, BENCH_ONLY=list prints them; a
 # quick look that writes no docs but the sections of "ws" and "soak") shorten development runs.
-# The chaos soak (build/soak.py) runs last: SOAK_DURATION seconds (default 600), SOAK_SEED repeats a run.
+# The chaos soak (build/soak.py) runs last: SOAK_DURATION seconds (default 600; 0 keeps the last soak's
+# section), SOAK_SEED repeats a run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # bench.py states in the results how long the run took, publishes included.
@@ -63,6 +64,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
 
 python3 build/bench.py
 # The soak replaces only its own section of docs/benchmarks.md, so it can run alone.
+# SOAK_DURATION=0 skips it, and the section of the last soak stays.
 case ",${BENCH_ONLY:-}," in
-  ,,|*,soak,*) python3 build/soak.py ;;
+  ,,|*,soak,*) [ "${SOAK_DURATION:-600}" = 0 ] || python3 build/soak.py ;;
 esac
