@@ -6,6 +6,7 @@ using Grpc.Net.Client.Configuration;
 using GracefulHosting.IntegrationTests.Infrastructure;
 using GrpcApp;
 using Xunit.Abstractions;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace GracefulHosting.IntegrationTests.RealApps;
 
@@ -139,7 +140,51 @@ public sealed class GrpcTests(ITestOutputHelper output)
         using var channel = GrpcChannel.ForAddress(address);
         var health = new Health.HealthClient(channel);
         var reply = await health.CheckAsync(new HealthCheckRequest { Service = "" }).ResponseAsync.WaitAsync(Timeout);
-        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
+        Assert.Equal(ServingStatus.Serving, reply.Status);
+    }
+
+    [Fact]
+    public async Task HealthService_MasterStops_NotServingOnTheKeptAliveConnectionWhileTheGenerationDrains()
+    {
+        // A quiet period long enough that the drain cannot end before the client asks: the held call
+        // and the open connection keep the generation draining until the test lets them go.
+        await using var master = Start("--GracefulRestart:DrainQuietPeriod=00:00:20");
+        var address = await master.WaitForAddressAsync();
+        await master.WaitForReadyAsync(1);
+        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxRetryAttempts = 0 });
+        var health = new Health.HealthClient(channel);
+        var request = new HealthCheckRequest { Service = "" };
+        using var release = new CancellationTokenSource();
+        var held = new Ticker.TickerClient(channel).HoldAsync(new HoldRequest(), cancellationToken: release.Token);
+        var watch = health.Watch(request);
+        try
+        {
+            Assert.Equal(ServingStatus.Serving, (await health.CheckAsync(request).ResponseAsync.WaitAsync(Timeout)).Status);
+            Assert.True(await watch.ResponseStream.MoveNext().WaitAsync(Timeout));
+            Assert.Equal(ServingStatus.Serving, watch.ResponseStream.Current.Status);
+            await held.ResponseHeadersAsync.WaitAsync(Timeout);
+
+            master.Signal(Native.SIGTERM);
+            await master.WaitForLineAsync(@"ChildService\[102\] Stopping: no new connections");
+
+            // Asked on the connection it already has (the master has closed the listening socket on stop),
+            // the draining generation runs the checks again and answers NOT_SERVING.
+            Assert.Equal(ServingStatus.NotServing, (await health.CheckAsync(request).ResponseAsync.WaitAsync(Timeout)).Status);
+            // Grpc.AspNetCore.HealthChecks ends each Watch with NOT_SERVING as the app starts stopping.
+            Assert.True(await watch.ResponseStream.MoveNext().WaitAsync(Timeout), "the watch ended without NOT_SERVING");
+            Assert.Equal(ServingStatus.NotServing, watch.ResponseStream.Current.Status);
+        }
+        finally
+        {
+            // Letting the call go and closing the connection ends the drain.
+            await release.CancelAsync();
+            watch.Dispose();
+            held.Dispose();
+            channel.Dispose();
+        }
+
+        Assert.True(await master.WaitForExitAsync(Timeout), "the master did not exit once the held call was let go");
+        Assert.Equal(0, master.ExitCode);
     }
 
     /// <summary>
@@ -172,8 +217,8 @@ public sealed class GrpcTests(ITestOutputHelper output)
         return load;
     }
 
-    private MasterProcess Start() =>
-        MasterProcess.Start(app: App, defaultEndpoint: false, arguments: ["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0"], output: output);
+    private MasterProcess Start(params string[] arguments) =>
+        MasterProcess.Start(app: App, defaultEndpoint: false, arguments: ["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", .. arguments], output: output);
 
     private static async Task DrainAsync(IAsyncStreamReader<Tick> reader)
     {
