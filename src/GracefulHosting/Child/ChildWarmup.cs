@@ -1,5 +1,3 @@
-using System.IO.Pipelines;
-using System.Net;
 using System.Runtime.Versioning;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -58,12 +56,12 @@ internal sealed class ChildWarmup
     /// Sends <paramref name="requests"/> (one entry per request to send) through <paramref name="listener"/>
     /// in the protocol the endpoint speaks (<see cref="Warmup.WarmupClient"/>), over TLS when
     /// <paramref name="tls"/> is set, and returns the status codes seen, the protocol and the TLS handshake.
-    /// <paramref name="declared"/> is the endpoint's <c>Protocols</c> setting, when the configuration names it.
+    /// <paramref name="protocols"/> is what the endpoint speaks to a plain connection, when the probe found it.
     /// Requests that check their status have the whole warm-up's budget (<paramref name="cancellationToken"/>);
     /// the others give up after a fixed time.
     /// </summary>
     [SupportedOSPlatform("linux")]
-    public async Task<WarmupResult> RunAsync(InheritedConnectionListener listener, bool tls, HttpProtocols? declared,
+    public async Task<WarmupResult> RunAsync(InheritedConnectionListener listener, bool tls, HttpProtocols? protocols,
         IReadOnlyList<Warmup.WarmupRequest> requests, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -73,29 +71,12 @@ internal sealed class ChildWarmup
         }
 
         using var client = new Warmup.WarmupClient(_ => ValueTask.FromResult(Connect(listener)), tls);
-        return await client.SendAsync(requests, tls, declared, timeout.Token).ConfigureAwait(false);
+        return await client.SendAsync(requests, tls, protocols, timeout.Token).ConfigureAwait(false);
     }
 
     /// <summary>A new in-memory connection that <paramref name="listener"/> hands Kestrel next; the client's end as a stream.</summary>
     [SupportedOSPlatform("linux")]
-    private static Stream Connect(InheritedConnectionListener listener)
-    {
-        var toKestrel = new Pipe();
-        var fromKestrel = new Pipe();
-        listener.Inject(new InMemoryConnection(
-            "warmup-" + Guid.NewGuid().ToString("N")[..8],
-            new DuplexPipe(toKestrel.Reader, fromKestrel.Writer),
-            listener.EndPoint,
-            new IPEndPoint(IPAddress.Loopback, 0)));
-        return new PipeStream(fromKestrel.Reader, toKestrel.Writer);
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
-    }
+    private static Stream Connect(InheritedConnectionListener listener) => InMemoryConnection.Open("warmup", listener.EndPoint, listener.Inject);
 }
 
 /// <summary>What the warm-up of one endpoint saw: the response statuses, the protocol that carried them and, over HTTPS, the TLS handshake.</summary>

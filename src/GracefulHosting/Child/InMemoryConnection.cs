@@ -7,7 +7,8 @@ using Microsoft.AspNetCore.Http.Features;
 namespace GracefulHosting.Child;
 
 /// <summary>
-/// A connection that lives in memory, for the warm-up requests. Kestrel may abort it and dispose it
+/// A connection that lives in memory, for the warm-up requests and the endpoint probe's (see
+/// <see cref="Endpoints.KestrelEndpointProbe"/>). Kestrel may abort it and dispose it
 /// back to back; the abort signals <see cref="ConnectionClosed"/> on the thread pool, so that signal
 /// must tolerate a connection that is already disposed. (The framework's <c>DefaultConnectionContext</c>
 /// queues <c>Cancel()</c> on a token source that its <c>DisposeAsync</c> disposes, and the late
@@ -44,6 +45,22 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionLifetim
     public override EndPoint? LocalEndPoint { get; set; }
 
     public override EndPoint? RemoteEndPoint { get; set; }
+
+    /// <summary>
+    /// A new in-memory connection to <paramref name="local"/>, given to <paramref name="hand"/> for a Kestrel
+    /// listener to accept; returns the client's end as a stream. The id starts with <paramref name="prefix"/>.
+    /// </summary>
+    public static Stream Open(string prefix, EndPoint local, Action<ConnectionContext> hand)
+    {
+        var toServer = new Pipe();
+        var fromServer = new Pipe();
+        hand(new InMemoryConnection(
+            prefix + "-" + Guid.NewGuid().ToString("N")[..8],
+            new DuplexPipe(toServer.Reader, fromServer.Writer),
+            local,
+            new IPEndPoint(IPAddress.Loopback, 0)));
+        return new PipeStream(fromServer.Reader, toServer.Writer);
+    }
 
     /// <summary>True once the connection was aborted (closed by Kestrel or by the warm-up).</summary>
     public bool IsAborted { get; private set; }
@@ -85,5 +102,12 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionLifetim
             // A ConnectionClosed callback failed; the connection is closed all the same, and the
             // exception must not end the process from the thread pool.
         }
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
     }
 }

@@ -23,6 +23,7 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
     private readonly DrainState _drain;
     private readonly ChildWarmup _warmup;
     private readonly Lazy<EndpointSettings> _settings;
+    private readonly EndpointProtocols _protocols;
     // How often each endpoint was asked for, to tell apart entries that ask for the same one (port 0).
     private readonly Dictionary<string, int> _asked = [];
 
@@ -32,8 +33,9 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
     /// <param name="drain">The drain state.</param>
     /// <param name="warmup">The warm-up, before which listeners accept nothing real.</param>
     /// <param name="settings">The app's endpoint settings, read when Kestrel binds, to name each endpoint's setting.</param>
+    /// <param name="protocols">What each plain endpoint speaks, as the probe found it before Kestrel binds.</param>
     public InheritedListenerFactory(IConnectionListenerFactory inner, InheritedSockets sockets, ChildListeners listeners, DrainState drain, ChildWarmup warmup,
-        Func<EndpointSettings> settings)
+        Func<EndpointSettings> settings, EndpointProtocols protocols)
     {
         _inner = inner;
         _sockets = sockets;
@@ -41,6 +43,7 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
         _drain = drain;
         _warmup = warmup;
         _settings = new Lazy<EndpointSettings>(settings);
+        _protocols = protocols;
     }
 
     /// <summary>Every endpoint the master hands over (TCP, Unix domain sockets, descriptors); others go to Kestrel's transport.</summary>
@@ -85,7 +88,7 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
             throw;
         }
 
-        var listener = new InheritedConnectionListener(inner, socket, _sockets, _drain, _warmup, settings.ProtocolsOf(text, occurrence));
+        var listener = new InheritedConnectionListener(inner, socket, _sockets, _drain, _warmup, _protocols.Of(text, occurrence));
         _listeners.Add(listener);
         return listener;
     }
@@ -112,9 +115,9 @@ internal sealed class InheritedConnectionListener : IConnectionListener
     private int _released;
 
     public InheritedConnectionListener(IConnectionListener inner, InheritedListener socket, InheritedSockets sockets, DrainState drain, ChildWarmup warmup,
-        HttpProtocols? declaredProtocols = null)
+        HttpProtocols? plainProtocols = null)
     {
-        DeclaredProtocols = declaredProtocols;
+        PlainProtocols = plainProtocols;
         _inner = inner;
         _socket = socket;
         _sockets = sockets;
@@ -124,8 +127,8 @@ internal sealed class InheritedConnectionListener : IConnectionListener
 
     public int Fd => _socket.Fd;
 
-    /// <summary>The endpoint's HTTP protocols as its configuration names them; null when only code may set them.</summary>
-    public HttpProtocols? DeclaredProtocols { get; }
+    /// <summary>What the endpoint speaks to a plain connection (<see cref="EndpointProtocols"/>); null when that is not known.</summary>
+    public HttpProtocols? PlainProtocols { get; }
 
     /// <summary>Queues an in-memory connection for Kestrel to accept next.</summary>
     public void Inject(ConnectionContext connection) => _injected.Writer.TryWrite(connection);

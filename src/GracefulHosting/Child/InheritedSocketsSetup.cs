@@ -10,7 +10,8 @@ namespace GracefulHosting.Child;
 
 /// <summary>
 /// Runs before the web host starts Kestrel (every <c>StartingAsync</c> runs before any hosted service's
-/// <c>StartAsync</c>), and checks that Kestrel accepts the app's endpoints. Under socket activation, when the app names no URLs and no endpoints of its own,
+/// <c>StartAsync</c>), and checks that Kestrel accepts the app's endpoints, finding what each plain one
+/// speaks for the warm-up (<see cref="EndpointProtocols"/>). Under socket activation, when the app names no URLs and no endpoints of its own,
 /// it gives the server the URLs of systemd's sockets in place of Kestrel's default, as a plain run
 /// under systemd would need them.
 /// </summary>
@@ -22,20 +23,23 @@ internal sealed class InheritedSocketsSetup : IHostedLifecycleService
     private readonly IConfiguration _configuration;
     private readonly ILogger _logger;
     private readonly KestrelEndpointProbe _probe;
+    private readonly EndpointProtocols _protocols;
 
     /// <param name="systemdUrls">The URLs of systemd's sockets; empty without socket activation.</param>
     /// <param name="server">The app's server, whose hosting URLs may be set here.</param>
     /// <param name="configuration">The app's configuration.</param>
     /// <param name="logger">The logger.</param>
-    /// <param name="probe">Asks the app's Kestrel whether it would serve the hosting URLs.</param>
+    /// <param name="probe">Asks the app's Kestrel whether it would serve the hosting URLs, and what each endpoint speaks.</param>
+    /// <param name="protocols">Where what each plain endpoint speaks is kept for the warm-up.</param>
     public InheritedSocketsSetup(IReadOnlyList<string> systemdUrls, IServer server, IConfiguration configuration, ILogger<InheritedSocketsSetup> logger,
-        KestrelEndpointProbe probe)
+        KestrelEndpointProbe probe, EndpointProtocols protocols)
     {
         _systemdUrls = systemdUrls;
         _server = server;
         _configuration = configuration;
         _logger = logger;
         _probe = probe;
+        _protocols = protocols;
     }
 
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -54,7 +58,7 @@ internal sealed class InheritedSocketsSetup : IHostedLifecycleService
         }
 
         // Endpoints Kestrel rejects fail here, naming their settings, before any socket is asked for.
-        await _probe.CheckAsync(cancellationToken).ConfigureAwait(false);
+        _protocols.Record(await _probe.CheckAsync(cancellationToken).ConfigureAwait(false));
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 
 namespace GracefulHosting.Endpoints;
@@ -22,7 +21,6 @@ internal sealed class EndpointSettings
     public static EndpointSettings From(IConfiguration? kestrel, HostingAddresses hosting)
     {
         var entries = new List<Entry>();
-        string? defaultProtocols = kestrel?["EndpointDefaults:Protocols"];
         if (kestrel is not null)
         {
             string prefix = (kestrel as IConfigurationSection)?.Path is { Length: > 0 } path ? path + ":" : "";
@@ -30,12 +28,12 @@ internal sealed class EndpointSettings
             {
                 if (endpoint["Url"] is { } url)
                 {
-                    entries.Add(new Entry($"{prefix}Endpoints:{endpoint.Key}:Url", endpoint.Key, url, endpoint["Protocols"] ?? defaultProtocols));
+                    entries.Add(new Entry($"{prefix}Endpoints:{endpoint.Key}:Url", endpoint.Key, url));
                 }
             }
         }
 
-        entries.AddRange(hosting.Urls.Select(url => new Entry(hosting.Source, null, url, defaultProtocols)));
+        entries.AddRange(hosting.Urls.Select(url => new Entry(hosting.Source, null, url)));
         return new EndpointSettings(entries);
     }
 
@@ -49,15 +47,6 @@ internal sealed class EndpointSettings
 
     /// <summary>The name of the <c>Kestrel:Endpoints</c> entry that asks for <paramref name="endpoint"/>, or null.</summary>
     public string? NameOf(string endpoint, int occurrence = 0) => Find(endpoint, occurrence)?.Name;
-
-    /// <summary>
-    /// The HTTP protocols the configuration gives <paramref name="endpoint"/> (its entry's <c>Protocols</c>,
-    /// else <c>EndpointDefaults:Protocols</c>), or null when it names none: code may still set them.
-    /// </summary>
-    public HttpProtocols? ProtocolsOf(string endpoint, int occurrence = 0) =>
-        Find(endpoint, occurrence)?.Protocols is { } text && Enum.TryParse<HttpProtocols>(text, ignoreCase: true, out var protocols)
-            ? protocols
-            : null;
 
     /// <summary>
     /// The setting behind the <paramref name="occurrence"/>th request (0-based) of <paramref name="endpoint"/>:
@@ -118,5 +107,5 @@ internal sealed class EndpointSettings
         }
     }
 
-    private sealed record Entry(string Setting, string? Name, string Url, string? Protocols);
+    private sealed record Entry(string Setting, string? Name, string Url);
 }

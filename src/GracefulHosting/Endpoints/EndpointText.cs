@@ -48,11 +48,26 @@ internal static class EndpointText
 
     /// <summary>
     /// The URL among those Kestrel reports (<paramref name="urls"/>) that names the socket bound to
-    /// <paramref name="local"/>, parsed as Kestrel parses it, or null when none does. A URL names the
-    /// socket when it has the socket's port and IP address (an IPv4-mapped IPv6 socket included), or
-    /// <c>localhost</c> for a loopback socket, or the same Unix domain socket path.
+    /// <paramref name="local"/>, parsed as Kestrel parses it, or null when none does (the first of
+    /// <see cref="Matches"/>).
     /// </summary>
     public static (string Url, BindingAddress Address)? Match(IEnumerable<string> urls, EndPoint? local)
+    {
+        foreach (var match in Matches(urls, local))
+        {
+            return match;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Each URL among those Kestrel reports (<paramref name="urls"/>) that names the socket bound to
+    /// <paramref name="local"/>, parsed as Kestrel parses it. A URL names the socket when it has the
+    /// socket's port and IP address (an IPv4-mapped IPv6 socket included), or <c>localhost</c> for a
+    /// loopback socket, or the same Unix domain socket path.
+    /// </summary>
+    public static IEnumerable<(string Url, BindingAddress Address)> Matches(IEnumerable<string> urls, EndPoint? local)
     {
         foreach (string url in urls)
         {
@@ -77,11 +92,9 @@ internal static class EndpointText
             };
             if (matches)
             {
-                return (url, address);
+                yield return (url, address);
             }
         }
-
-        return null;
     }
 
     /// <summary>The URL a plain HTTP endpoint on the socket bound to <paramref name="local"/> has, as Kestrel parses URLs.</summary>

@@ -13,15 +13,18 @@ using Microsoft.Extensions.Options;
 namespace GracefulHosting.Endpoints;
 
 /// <summary>
-/// Asks the app's own Kestrel, without serving, whether it would serve the hosting URLs: it starts
-/// another <see cref="KestrelServer"/> with freshly built options of the app (its <c>ConfigureKestrel</c>,
-/// <c>Listen*</c> calls and <c>Kestrel:Endpoints</c>) over a transport that only records what Kestrel
-/// asks for. Its application is never called.
+/// Asks the app's own Kestrel, without serving, what it would serve: it starts another
+/// <see cref="KestrelServer"/> with freshly built options of the app (its <c>ConfigureKestrel</c>,
+/// <c>Listen*</c> calls and <c>Kestrel:Endpoints</c>) over a transport that binds nothing and accepts
+/// only the probe's own in-memory connections. Its application answers those alone, with an empty 200.
 /// </summary>
 internal sealed class KestrelEndpointProbe
 {
     // A Unix socket path no app uses: Kestrel asks for it only when it serves the hosting URLs.
     private const string SentinelUrl = "http://unix:/nonexistent/gracefulhosting-sentinel.sock";
+    // Kestrel answers from memory; an endpoint whose answer takes longer stays unknown.
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    private static readonly Child.Warmup.WarmupRequest AskRequest = new("probe", "GET", "/", [], null, 1);
 
     private readonly IOptionsFactory<KestrelServerOptions> _options;
     private readonly ILoggerFactory _loggers;
@@ -43,26 +46,35 @@ internal sealed class KestrelEndpointProbe
     /// <summary>
     /// Starts the app's Kestrel once over a transport that binds nothing, so that endpoints Kestrel rejects
     /// (an invalid URL, a scheme it does not serve, a dynamic port on <c>localhost</c>) fail before any
-    /// socket is asked for, with Kestrel's own message and the settings that name the endpoints.
+    /// socket is asked for, with Kestrel's own message and the settings that name the endpoints. Meanwhile
+    /// it finds what each plain http endpoint speaks (<see cref="EndpointProtocols"/>): the protocols it
+    /// takes are set in code or configuration (<c>ListenOptions.Protocols</c>, <c>ConfigureEndpointDefaults</c>,
+    /// <c>Kestrel:Endpoints:*:Protocols</c>) where the library can read none of them, so this Kestrel, built
+    /// from the same options, is asked instead, in this process only, with nothing logged.
     /// </summary>
+    /// <returns>What each plain http endpoint speaks, by its text and occurrence; endpoints the probe could not tell are left out.</returns>
     /// <exception cref="InvalidOperationException">Kestrel cannot start with these endpoints.</exception>
-    public async Task CheckAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<(string Endpoint, int Occurrence), HttpProtocols>> CheckAsync(CancellationToken cancellationToken)
     {
         var hosting = GetHostingAddresses();
         IConfiguration? kestrel = null;
+        IReadOnlyDictionary<(string Endpoint, int Occurrence), HttpProtocols> found = new Dictionary<(string Endpoint, int Occurrence), HttpProtocols>();
         try
         {
             await RunCoreAsync(NullLoggerFactory.Instance, hosting, options =>
             {
                 kestrel = options.ConfigurationLoader?.Configuration;
                 return endpoint => endpoint;
-            }, cancellationToken).ConfigureAwait(false);
+            }, async (transport, addresses) => found = await FindProtocolsAsync(transport, addresses, cancellationToken).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             throw new InvalidOperationException(
                 $"Kestrel cannot start with the app's endpoints ({EndpointSettings.From(kestrel, hosting).DescribeAll(e.Message)}): {e.Message}", e);
         }
+
+        return found;
     }
 
     /// <summary>
@@ -80,7 +92,7 @@ internal sealed class KestrelEndpointProbe
             {
                 asked |= endpoint is System.Net.Sockets.UnixDomainSocketEndPoint unix && "http://unix:" + unix == SentinelUrl;
                 return endpoint;
-            }, cancellationToken).ConfigureAwait(false);
+            }, running: null, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -90,11 +102,16 @@ internal sealed class KestrelEndpointProbe
         return asked;
     }
 
-    private async Task<IReadOnlyList<string>> RunCoreAsync(ILoggerFactory loggers, HostingAddresses hosting,
-        Func<KestrelServerOptions, Func<EndPoint, EndPoint>> transport, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the probe's Kestrel with these hosting URLs over a transport whose binds <paramref name="transport"/>
+    /// decides; <paramref name="running"/>, if any, runs once it has bound every endpoint, with the URLs it reports.
+    /// </summary>
+    private async Task RunCoreAsync(ILoggerFactory loggers, HostingAddresses hosting, Func<KestrelServerOptions, Func<EndPoint, EndPoint>> transport,
+        Func<ProbeTransport, IReadOnlyList<string>, Task>? running, CancellationToken cancellationToken)
     {
         var options = _options.Create(Options.DefaultName);
-        using var server = CreateServer(options, new ProbeTransport(transport(options)), loggers);
+        var probeTransport = new ProbeTransport(transport(options));
+        using var server = CreateServer(options, probeTransport, loggers);
         var addresses = server.Features.Get<IServerAddressesFeature>()!;
         foreach (string url in hosting.Urls)
         {
@@ -102,10 +119,69 @@ internal sealed class KestrelEndpointProbe
         }
 
         addresses.PreferHostingUrls = hosting.PreferHostingUrls;
-        await server.StartAsync(new UnservedApplication(), cancellationToken).ConfigureAwait(false);
-        IReadOnlyList<string> bound = [.. addresses.Addresses];
-        await server.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        return bound;
+        await server.StartAsync(new ProbeApplication(), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (running is not null)
+            {
+                await running(probeTransport, [.. addresses.Addresses]).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await server.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Asks each listener that Kestrel serves as plain http, and as nothing else, whether it takes HTTP/1.1:
+    /// one GET, sent with the warm-up's own client. Kestrel rejects it with a 400 on an endpoint that takes
+    /// HTTP/2 alone, and the client sends it again over HTTP/2 with prior knowledge; so the protocol the
+    /// answer came in is the one the endpoint speaks.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<(string Endpoint, int Occurrence), HttpProtocols>> FindProtocolsAsync(ProbeTransport transport,
+        IReadOnlyList<string> urls, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<(string Endpoint, int Occurrence), HttpProtocols>();
+        var asked = new Dictionary<string, int>();
+        foreach (var listener in transport.Listeners)
+        {
+            string text = EndpointText.Format(listener.Asked)!;
+            int occurrence = asked.TryGetValue(text, out int count) ? count : 0;
+            asked[text] = occurrence + 1;
+            // Two endpoints Kestrel asks for by the same text (port 0 twice) report the same URL; one of another scheme leaves both unknown.
+            var schemes = EndpointText.Matches(urls, listener.EndPoint).Select(m => m.Address.Scheme).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            if (schemes is [var scheme] && scheme.Equals("http", StringComparison.OrdinalIgnoreCase) &&
+                await AskAsync(listener, cancellationToken).ConfigureAwait(false) is { } protocols)
+            {
+                found[(text, occurrence)] = protocols;
+            }
+        }
+
+        return found;
+    }
+
+    /// <returns><see cref="HttpProtocols.Http1"/> or <see cref="HttpProtocols.Http2"/>, or null when no answer came.</returns>
+    private static async Task<HttpProtocols?> AskAsync(ProbeTransport.Listener listener, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(AskTimeout);
+        using var client = new Child.Warmup.WarmupClient(_ => ValueTask.FromResult(Child.InMemoryConnection.Open("probe", listener.EndPoint, listener.Hand)), tls: false);
+        try
+        {
+            var result = await client.SendAsync([AskRequest], tls: false, protocols: null, timeout.Token).ConfigureAwait(false);
+            return result.Protocol switch
+            {
+                "HTTP/2" => HttpProtocols.Http2,
+                "HTTP/1.1" => HttpProtocols.Http1,
+                _ => null,
+            };
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException || e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            // Something between Kestrel and its HTTP layer (the app's connection middleware) kept the answer back.
+            return null;
+        }
     }
 
     /// <summary>
@@ -134,14 +210,15 @@ internal sealed class KestrelEndpointProbe
         return new KestrelServer(Options.Create(options), transport, loggers);
     }
 
-    /// <summary>The application of the probe's Kestrel, which accepts no connection and so never calls it.</summary>
-    private sealed class UnservedApplication : IHttpApplication<object>
+    /// <summary>
+    /// The application of the probe's Kestrel: it answers the probe's own requests, the only ones that reach
+    /// it, with an empty 200, and never runs the app's pipeline.
+    /// </summary>
+    private sealed class ProbeApplication : IHttpApplication<object>
     {
-        public object CreateContext(IFeatureCollection contextFeatures) =>
-            throw new InvalidOperationException("The GracefulHosting master serves no requests.");
+        public object CreateContext(IFeatureCollection contextFeatures) => contextFeatures;
 
-        public Task ProcessRequestAsync(object context) =>
-            throw new InvalidOperationException("The GracefulHosting master serves no requests.");
+        public Task ProcessRequestAsync(object context) => Task.CompletedTask;
 
         public void DisposeContext(object context, Exception? exception)
         {

@@ -57,28 +57,30 @@ internal sealed class WarmupClient : IDisposable
 
     /// <summary>
     /// The HTTP version to ask for, and how strictly: over TLS HTTP/2 or lower, which makes ALPN offer h2
-    /// and http/1.1 and lets the endpoint choose; on a plain endpoint declared HTTP/2 only, HTTP/2 with
+    /// and http/1.1 and lets the endpoint choose; on a plain endpoint that speaks HTTP/2 alone
+    /// (<paramref name="protocols"/>, as <see cref="Endpoints.EndpointProtocols"/> found it), HTTP/2 with
     /// prior knowledge; else HTTP/1.1 (Kestrel serves a plain endpoint that allows both as HTTP/1.1).
     /// </summary>
-    public static (Version Version, HttpVersionPolicy Policy) ChooseVersion(bool tls, HttpProtocols? declared) =>
+    public static (Version Version, HttpVersionPolicy Policy) ChooseVersion(bool tls, HttpProtocols? protocols) =>
         tls ? (HttpVersion.Version20, HttpVersionPolicy.RequestVersionOrLower)
-            : declared is HttpProtocols.Http2 ? Http2PriorKnowledge
+            : protocols is HttpProtocols.Http2 ? Http2PriorKnowledge
             : (HttpVersion.Version11, HttpVersionPolicy.RequestVersionExact);
 
     private static (Version, HttpVersionPolicy) Http2PriorKnowledge => (HttpVersion.Version20, HttpVersionPolicy.RequestVersionExact);
 
     /// <summary>
     /// Sends <paramref name="expanded"/> in order and returns each status and the protocol that carried
-    /// them. A plain endpoint whose protocols are not declared and that rejects HTTP/1.1 the way Kestrel's
-    /// HTTP/2-only endpoints do (400, connection closed) gets the requests again over HTTP/2.
+    /// them. A plain endpoint whose protocols are not known (<paramref name="protocols"/> null) and that
+    /// rejects HTTP/1.1 the way Kestrel's HTTP/2-only endpoints do (400, connection closed) gets the
+    /// requests again over HTTP/2.
     /// </summary>
     /// <exception cref="HttpRequestException">The first request got no response.</exception>
-    public async Task<WarmupResult> SendAsync(IReadOnlyList<WarmupRequest> expanded, bool tls, HttpProtocols? declared,
+    public async Task<WarmupResult> SendAsync(IReadOnlyList<WarmupRequest> expanded, bool tls, HttpProtocols? protocols,
         CancellationToken cancellationToken)
     {
-        var (version, policy) = ChooseVersion(tls, declared);
+        var (version, policy) = ChooseVersion(tls, protocols);
         var result = await SendAllAsync(expanded, version, policy, cancellationToken).ConfigureAwait(false);
-        if (!tls && declared is null && result.RejectedAsHttp1)
+        if (!tls && protocols is null && result.RejectedAsHttp1)
         {
             (version, policy) = Http2PriorKnowledge;
             result = await SendAllAsync(expanded, version, policy, cancellationToken).ConfigureAwait(false);
