@@ -10,14 +10,22 @@ internal sealed class DrainState
 {
     private readonly Lock _lock = new();
     private TaskCompletionSource _idle = NewIdle(completed: true);
+    private readonly TaskCompletionSource _began = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _open;
     private volatile bool _draining;
 
     public bool IsDraining => _draining;
 
+    /// <summary>Completes once the drain has begun (<see cref="IsDraining"/> is true by then).</summary>
+    public Task Began => _began.Task;
+
     public int OpenConnections => Volatile.Read(ref _open);
 
-    public void BeginDraining() => _draining = true;
+    public void BeginDraining()
+    {
+        _draining = true;
+        _began.TrySetResult();
+    }
 
     public void Track(ConnectionContext connection)
     {

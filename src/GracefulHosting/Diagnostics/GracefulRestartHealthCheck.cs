@@ -36,8 +36,15 @@ internal sealed class GracefulRestartHealthCheck : IHealthCheck
             return Task.FromResult(HealthCheckResult.Healthy("Serving.", data));
         }
 
-        return Task.FromResult(OperatingSystem.IsLinux() && _sockets?.Source is Child.Sockets.MasterChannel { RestartAnnounced: true }
-            ? HealthCheckResult.Healthy("Restarting: the next generation serves; this one finishes its work.", data)
-            : HealthCheckResult.Unhealthy("Draining: the service is stopping and takes no new work.", data: data));
+        return Task.FromResult(Stops(_sockets)
+            ? HealthCheckResult.Unhealthy("Draining: the service is stopping and takes no new work.", data: data)
+            : HealthCheckResult.Healthy("Restarting: the next generation serves; this one finishes its work.", data));
     }
+
+    /// <summary>
+    /// True when a drain of this generation is the service stopping, false when it is a restart: the
+    /// master said so (RESTART=1) before its SIGTERM. Without a master (Direct mode) a drain is a stop.
+    /// </summary>
+    internal static bool Stops(InheritedSockets? sockets) =>
+        !(OperatingSystem.IsLinux() && sockets?.Source is Child.Sockets.MasterChannel { RestartAnnounced: true });
 }
