@@ -80,6 +80,18 @@ public sealed class KestrelEndpointProbeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CheckAsync_EndpointDefaultsInConfiguration_Http2ButWhereAnEntryNamesItsOwn()
+    {
+        var probe = Probe(["--Kestrel:EndpointDefaults:Protocols=Http2", "--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:7109",
+            "--Kestrel:Endpoints:Web:Url=http://127.0.0.1:7110", "--Kestrel:Endpoints:Web:Protocols=Http1AndHttp2"]);
+
+        var found = await probe.CheckAsync(CancellationToken.None);
+
+        Assert.Equal(HttpProtocols.Http2, found[("127.0.0.1:7109", 0)]);
+        Assert.Equal(HttpProtocols.Http1, found[("127.0.0.1:7110", 0)]);
+    }
+
+    [Fact]
     public async Task CheckAsync_HttpsEndpoint_NeverAskedAndLeftOut()
     {
         int connections = 0;
