@@ -89,6 +89,30 @@ public sealed class WarmupTests(ITestOutputHelper output)
         Assert.False(master.HasLine("Warm-up request to .* failed"), "the warm-up must not wait for its timeout");
     }
 
+    /// <param name="setup">
+    /// http2-code: <c>Listen</c> with <c>Protocols = Http2</c>; http2-defaults: <c>UseUrls</c>, and <c>Protocols = Http2</c> in
+    /// <c>ConfigureEndpointDefaults</c>. The configuration names no protocols.
+    /// </param>
+    [Theory]
+    [InlineData("http2-code")]
+    [InlineData("http2-defaults")]
+    public async Task WarmupPath_PlainEndpointHttp2OnlyInCode_EveryRequestSpeaksHttp2AndKestrelRejectsNone(string setup)
+    {
+        await using var master = MasterProcess.Start(app: "EndpointsApp", defaultEndpoint: false, output: output, arguments:
+            [$"--setup={setup}", "--port=0", "--Logging:LogLevel:Microsoft.AspNetCore.Server.Kestrel=Debug"]);
+        var address = await master.WaitForAddressAsync();
+        await master.WaitForReadyAsync(1);
+
+        Assert.True(master.HasLine($@"Warmed up with 2 request\(s\) to {GracefulRestartOptions.DefaultWarmupPath} over http \(status 404, 404\) in \d+ ms, speaking HTTP/2"),
+            master.Output);
+        // Kestrel logs each HTTP/1.x request it rejects on an HTTP/2-only endpoint (with a 400), and each HTTP/2
+        // preface it gets on an endpoint that speaks HTTP/1.x.
+        Assert.False(master.HasLine("Possible incorrect HTTP version detected"), master.Output);
+        using var client = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var response = await client.GetAsync(address);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task WarmupPath_Empty_NoWarmupRequests()
     {

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Child;
 
-// Event ids 100-199 are the child's and never reused: 105 and 121 are retired, 130-139 are Warmup.WarmupLog's. Next free id: 113.
+// Event ids 100-199 are the child's and never reused: 105 and 121 are retired, 130-139 are Warmup.WarmupLog's. Next free id: 115.
 internal static partial class ChildLog
 {
     [LoggerMessage(EventId = 100, EventName = "ChildStarting", Level = LogLevel.Information,
@@ -61,6 +61,14 @@ internal static partial class ChildLog
             "{Aborted} aborted after GracefulRestart:LongLivedGracePeriod ({GracePeriod}); done in {ElapsedMs:0} ms")]
     public static partial void LongLivedClosed(ILogger logger, int webSockets, int alreadyClosing, int grpcStreams, int eventStreams, int marked, int aborted,
         TimeSpan gracePeriod, double elapsedMs);
+
+    [LoggerMessage(EventId = 113, EventName = "HealthPublishedOnStop", Level = LogLevel.Information,
+        Message = "Health published at once as this generation stops: {Status}, to {Published} of {Publishers} health check publisher(s) in {ElapsedMs:0} ms")]
+    public static partial void HealthPublishedOnStop(ILogger logger, string status, int published, int publishers, double elapsedMs);
+
+    [LoggerMessage(EventId = 114, EventName = "HealthPublishOnStopFailed", Level = LogLevel.Warning,
+        Message = "Health check publisher {Publisher} failed to publish as this generation stops; it publishes again at its next period")]
+    public static partial void HealthPublishOnStopFailed(ILogger logger, string publisher, Exception exception);
 
     // 121 (WarmupNotHttp1) is retired: the warm-up speaks the protocol of each endpoint.
 }

@@ -172,7 +172,7 @@ internal sealed class ChildService : IHostedLifecycleService, IDisposable
                 long began = _time.GetTimestamp();
                 try
                 {
-                    var result = await _warmup.RunAsync(listener, tls: scheme == "https", listener.DeclaredProtocols, requests, budget.Token)
+                    var result = await _warmup.RunAsync(listener, tls: scheme == "https", listener.PlainProtocols, requests, budget.Token)
                         .ConfigureAwait(false);
                     if (result.Handshake is { } handshake)
                     {

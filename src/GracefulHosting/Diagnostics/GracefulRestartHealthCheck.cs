@@ -33,8 +33,12 @@ internal sealed class GracefulRestartHealthCheck : IHealthCheck
             return Task.FromResult(HealthCheckResult.Healthy("Serving.", data));
         }
 
-        return Task.FromResult(OperatingSystem.IsLinux() && _sockets?.Source is Child.Sockets.MasterChannel { RestartAnnounced: true }
-            ? HealthCheckResult.Healthy("Restarting: the next generation serves; this one finishes its work.", data)
-            : HealthCheckResult.Unhealthy("Draining: the service is stopping and takes no new work.", data: data));
+        return Task.FromResult(Stops(_sockets)
+            ? HealthCheckResult.Unhealthy("Draining: the service is stopping and takes no new work.", data: data)
+            : HealthCheckResult.Healthy("Restarting: the next generation serves; this one finishes its work.", data));
     }
+
+    // The master says RESTART=1 before a restart's SIGTERM; without a master (Direct mode) every drain is a stop.
+    internal static bool Stops(InheritedSockets? sockets) =>
+        !(OperatingSystem.IsLinux() && sockets?.Source is Child.Sockets.MasterChannel { RestartAnnounced: true });
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 
 namespace GracefulHosting.Endpoints;
@@ -16,7 +15,6 @@ internal sealed class EndpointSettings
     public static EndpointSettings From(IConfiguration? kestrel, HostingAddresses hosting)
     {
         var entries = new List<Entry>();
-        string? defaultProtocols = kestrel?["EndpointDefaults:Protocols"];
         if (kestrel is not null)
         {
             string prefix = (kestrel as IConfigurationSection)?.Path is { Length: > 0 } path ? path + ":" : "";
@@ -24,12 +22,12 @@ internal sealed class EndpointSettings
             {
                 if (endpoint["Url"] is { } url)
                 {
-                    entries.Add(new Entry($"{prefix}Endpoints:{endpoint.Key}:Url", endpoint.Key, url, endpoint["Protocols"] ?? defaultProtocols));
+                    entries.Add(new Entry($"{prefix}Endpoints:{endpoint.Key}:Url", endpoint.Key, url));
                 }
             }
         }
 
-        entries.AddRange(hosting.Urls.Select(url => new Entry(hosting.Source, null, url, defaultProtocols)));
+        entries.AddRange(hosting.Urls.Select(url => new Entry(hosting.Source, null, url)));
         return new EndpointSettings(entries);
     }
 
@@ -41,12 +39,6 @@ internal sealed class EndpointSettings
                 : "an endpoint set in code";
 
     public string? NameOf(string endpoint, int occurrence = 0) => Find(endpoint, occurrence)?.Name;
-
-    // The entry's Protocols, else EndpointDefaults:Protocols; null when none is named, as code may still set them.
-    public HttpProtocols? ProtocolsOf(string endpoint, int occurrence = 0) =>
-        Find(endpoint, occurrence)?.Protocols is { } text && Enum.TryParse<HttpProtocols>(text, ignoreCase: true, out var protocols)
-            ? protocols
-            : null;
 
     // Two entries can ask for the same endpoint (two URLs with port 0), and Kestrel binds them in order.
     private Entry? Find(string endpoint, int occurrence)
@@ -97,5 +89,5 @@ internal sealed class EndpointSettings
         }
     }
 
-    private sealed record Entry(string Setting, string? Name, string Url, string? Protocols);
+    private sealed record Entry(string Setting, string? Name, string Url);
 }

@@ -36,8 +36,19 @@ internal static class EndpointText
     public static string FindUrl(IReadOnlyList<string> urls, EndPoint? local) =>
         Match(urls, local)?.Url ?? (local is null ? "?" : HttpUrl(local) ?? local.ToString() ?? "?");
 
-    // A URL names the socket by its port and IP (an IPv4-mapped socket too), localhost for loopback, or the same Unix path.
+    // The first of Matches.
     public static (string Url, BindingAddress Address)? Match(IEnumerable<string> urls, EndPoint? local)
+    {
+        foreach (var match in Matches(urls, local))
+        {
+            return match;
+        }
+
+        return null;
+    }
+
+    // A URL names the socket by its port and IP (an IPv4-mapped socket too), localhost for loopback, or the same Unix path.
+    public static IEnumerable<(string Url, BindingAddress Address)> Matches(IEnumerable<string> urls, EndPoint? local)
     {
         foreach (string url in urls)
         {
@@ -62,11 +73,9 @@ internal static class EndpointText
             };
             if (matches)
             {
-                return (url, address);
+                yield return (url, address);
             }
         }
-
-        return null;
     }
 
     public static string? HttpUrl(EndPoint local) => local switch

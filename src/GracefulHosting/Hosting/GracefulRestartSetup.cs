@@ -245,6 +245,7 @@ internal sealed class GracefulRestartSetup
     private static int ApplyChild(IServiceCollection services, InheritedSockets sockets, IReadOnlyList<string> systemdUrls, GracefulRestartOptions options)
     {
         services.AddSingleton<KestrelEndpointProbe>();
+        services.AddSingleton<EndpointProtocols>();
         services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<InheritedSocketsSetup>(sp, systemdUrls));
         services.AddSingleton(sockets);
         services.AddSingleton<ChildListeners>();
@@ -266,7 +267,8 @@ internal sealed class GracefulRestartSetup
                 sp.GetRequiredService<IOptions<KestrelServerOptions>>().Value.ConfigurationLoader?.Configuration,
                 HostingAddresses.Resolve(
                     sp.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>()?.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>(),
-                    sp.GetRequiredService<IConfiguration>()))));
+                    sp.GetRequiredService<IConfiguration>())),
+            sp.GetRequiredService<EndpointProtocols>()));
 
         FreezeKestrelReload(services);
         services.TryAddSingleton(CreateNotifier);

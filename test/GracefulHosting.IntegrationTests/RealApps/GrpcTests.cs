@@ -6,6 +6,7 @@ using Grpc.Net.Client.Configuration;
 using GracefulHosting.IntegrationTests.Infrastructure;
 using GrpcApp;
 using Xunit.Abstractions;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace GracefulHosting.IntegrationTests.RealApps;
 
@@ -128,18 +129,85 @@ public sealed class GrpcTests(ITestOutputHelper output)
     [Fact]
     public async Task Warmup_Http2OnlyEndpoint_NoBadRequestAndHealthServiceServing()
     {
-        await using var master = Start();
+        await using var master = Start("--Logging:LogLevel:Microsoft.AspNetCore.Server.Kestrel=Debug");
         var address = await master.WaitForAddressAsync();
         await master.WaitForReadyAsync(1);
 
         var warmed = await master.WaitForLineAsync(@"Warmed up with \d+ request\(s\) to \S+ over http \(status ([^)]*)\) in \d+ ms(.*)");
         Assert.DoesNotContain("400", warmed.Groups[1].Value, StringComparison.Ordinal);
         Assert.Equal(", speaking HTTP/2", warmed.Groups[2].Value);
+        // Kestrel logs each HTTP/1.x request it rejects on an HTTP/2-only endpoint.
+        Assert.False(master.HasLine("Possible incorrect HTTP version detected"), master.Output);
 
         using var channel = GrpcChannel.ForAddress(address);
         var health = new Health.HealthClient(channel);
         var reply = await health.CheckAsync(new HealthCheckRequest { Service = "" }).ResponseAsync.WaitAsync(Timeout);
-        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
+        Assert.Equal(ServingStatus.Serving, reply.Status);
+    }
+
+    [Fact]
+    public async Task HealthService_MasterStops_NotServingOnTheKeptAliveConnectionWhileTheGenerationDrains()
+    {
+        // A quiet period long enough that the drain cannot end before the client asks: the held call
+        // and the open connection keep the generation draining until the test lets them go.
+        await using var master = Start("--GracefulRestart:DrainQuietPeriod=00:00:20");
+        await using (var connection = await HeldConnection.OpenAsync(master))
+        {
+            using var watch = await connection.WatchAsync();
+            Assert.Equal(ServingStatus.Serving, await connection.CheckAsync());
+
+            master.Signal(Native.SIGTERM);
+            await master.WaitForLineAsync(@"ChildService\[102\] Stopping: no new connections");
+
+            // Asked on the connection it already has (the master has closed the listening socket on stop),
+            // the draining generation runs the checks again and answers NOT_SERVING.
+            Assert.Equal(ServingStatus.NotServing, await connection.CheckAsync());
+            // Grpc.AspNetCore.HealthChecks ends each Watch with NOT_SERVING as the app starts stopping.
+            Assert.True(await watch.ResponseStream.MoveNext().WaitAsync(Timeout), "the watch ended without NOT_SERVING");
+            Assert.Equal(ServingStatus.NotServing, watch.ResponseStream.Current.Status);
+        }
+
+        Assert.True(await master.WaitForExitAsync(Timeout), "the master did not exit once the held call was let go");
+        Assert.Equal(0, master.ExitCode);
+    }
+
+    [Fact]
+    public async Task HealthService_Restart_OldGenerationStillServingButItsWatchesEndWithNotServing()
+    {
+        await using var master = Start("--GracefulRestart:DrainQuietPeriod=00:00:20");
+        await using (var connection = await HeldConnection.OpenAsync(master))
+        {
+            using var watch = await connection.WatchAsync();
+
+            master.Signal(Native.SIGHUP);
+            await master.WaitForRestartAsync(2);
+            await master.WaitForLineAsync(@"ChildService\[102\] Stopping: no new connections");
+
+            // The service as a whole stays healthy: the next generation serves on the same socket.
+            Assert.Equal(ServingStatus.Serving, await connection.CheckAsync());
+            // The watch is on a generation that goes away: it ends, saying so, and is made again on a new connection.
+            Assert.True(await watch.ResponseStream.MoveNext().WaitAsync(Timeout), "the watch ended without NOT_SERVING");
+            Assert.Equal(ServingStatus.NotServing, watch.ResponseStream.Current.Status);
+        }
+    }
+
+    [Fact]
+    public async Task HealthServiceFromPublishedCache_MasterStops_NotServingBeforeThePublisherPeriodEnds()
+    {
+        await using var master = Start("--health-cache=true", "--GracefulRestart:DrainQuietPeriod=00:00:20");
+        await using (var connection = await HeldConnection.OpenAsync(master))
+        {
+            await connection.WaitForStatusAsync(ServingStatus.Serving);
+
+            master.Signal(Native.SIGTERM);
+            await master.WaitForLineAsync(@"Health published at once as this generation stops: Unhealthy, to 1 of 1 health check publisher\(s\)");
+
+            // The publisher's next period is 30 s away: the cache holds NOT_SERVING because the library published at once.
+            Assert.Equal(ServingStatus.NotServing, await connection.CheckAsync());
+        }
+
+        Assert.True(await master.WaitForExitAsync(Timeout), "the master did not exit once the held call was let go");
+        Assert.Equal(0, master.ExitCode);
     }
 
     /// <summary>
@@ -172,13 +240,89 @@ public sealed class GrpcTests(ITestOutputHelper output)
         return load;
     }
 
-    private MasterProcess Start() =>
-        MasterProcess.Start(app: App, defaultEndpoint: false, arguments: ["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0"], output: output);
+    private MasterProcess Start(params string[] arguments) =>
+        MasterProcess.Start(app: App, defaultEndpoint: false, arguments: ["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", .. arguments], output: output);
 
     private static async Task DrainAsync(IAsyncStreamReader<Tick> reader)
     {
         while (await reader.MoveNext())
         {
+        }
+    }
+
+    /// <summary>
+    /// One HTTP/2 connection to the app with a held call on it, which keeps the generation draining, and the
+    /// connection open, until disposed; the health service is asked over the same connection.
+    /// </summary>
+    private sealed class HeldConnection : IAsyncDisposable
+    {
+        private readonly GrpcChannel _channel;
+        private readonly CancellationTokenSource _release = new();
+        private readonly AsyncUnaryCall<HoldReply> _held;
+
+        private HeldConnection(Uri address)
+        {
+            _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxRetryAttempts = 0 });
+            Health = new Health.HealthClient(_channel);
+            _held = new Ticker.TickerClient(_channel).HoldAsync(new HoldRequest(), cancellationToken: _release.Token);
+        }
+
+        /// <summary>The default service, which maps every health check.</summary>
+        public static HealthCheckRequest AllServices { get; } = new() { Service = "" };
+
+        private Health.HealthClient Health { get; }
+
+        /// <summary>Opens the connection once the first generation is ready, and waits until it runs the held call.</summary>
+        public static async Task<HeldConnection> OpenAsync(MasterProcess master)
+        {
+            var address = await master.WaitForAddressAsync();
+            await master.WaitForReadyAsync(1);
+            var connection = new HeldConnection(address);
+            await connection._held.ResponseHeadersAsync.WaitAsync(Timeout);
+            return connection;
+        }
+
+        /// <summary>Starts watching the default service, whose first answer must be SERVING.</summary>
+        public async Task<AsyncServerStreamingCall<HealthCheckResponse>> WatchAsync()
+        {
+            var watch = Health.Watch(AllServices);
+            Assert.True(await watch.ResponseStream.MoveNext().WaitAsync(Timeout));
+            Assert.Equal(ServingStatus.Serving, watch.ResponseStream.Current.Status);
+            return watch;
+        }
+
+        public async Task<ServingStatus> CheckAsync() => (await Health.CheckAsync(AllServices).ResponseAsync.WaitAsync(Timeout)).Status;
+
+        /// <summary>Asks until the answer is <paramref name="expected"/>: the publisher fills the health service's cache just after the start.</summary>
+        public async Task WaitForStatusAsync(ServingStatus expected)
+        {
+            var deadline = DateTime.UtcNow + Timeout;
+            while (true)
+            {
+                try
+                {
+                    if (await CheckAsync() == expected)
+                    {
+                        return;
+                    }
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+                {
+                    // Nothing published yet.
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, $"the health service did not answer {expected}");
+                await Task.Delay(20);
+            }
+        }
+
+        /// <summary>Lets the held call go and closes the connection, which ends a drain.</summary>
+        public async ValueTask DisposeAsync()
+        {
+            await _release.CancelAsync();
+            _held.Dispose();
+            _channel.Dispose();
+            _release.Dispose();
         }
     }
 

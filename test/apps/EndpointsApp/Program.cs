@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 // Each setup is a small app as people write them, differing only in how Kestrel gets its endpoints.
 // The tests pass the free port (and socket path, certificate) they picked on the command line.
@@ -20,7 +21,8 @@ builder.Host.UseGracefulRestart();
 builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
 
 string setup = builder.Configuration["setup"]
-    ?? throw new InvalidOperationException("Pass --setup=<name>: listen-loopback, listen-any-ip, listen-localhost, unix-and-tcp, use-urls, https-code or run-url.");
+    ?? throw new InvalidOperationException(
+        "Pass --setup=<name>: listen-loopback, listen-any-ip, listen-localhost, unix-and-tcp, use-urls, https-code, run-url, http2-code or http2-defaults.");
 int port = builder.Configuration.GetValue<int>("port");
 string socketPath = builder.Configuration["socket"] ?? "/run/endpoints-app/app.sock";
 
@@ -51,6 +53,14 @@ switch (setup)
             listen.UseHttps(builder.Configuration["certificate"]!, builder.Configuration["certificatePassword"])));
         break;
     case "run-url":
+        break;
+    case "http2-code":
+        // A plain endpoint that only speaks HTTP/2 (with prior knowledge, as gRPC clients do), set in code alone.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
+        break;
+    case "http2-defaults":
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
         break;
     default:
         throw new InvalidOperationException($"Unknown --setup '{setup}'.");

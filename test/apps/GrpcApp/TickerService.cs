@@ -26,4 +26,11 @@ public sealed class TickerService : Ticker.TickerBase
             await responseStream.WriteAsync(new EchoMessage { Text = message.Text, Pid = Environment.ProcessId }, context.CancellationToken);
         }
     }
+
+    public override async Task<HoldReply> Hold(HoldRequest request, ServerCallContext context)
+    {
+        await context.WriteResponseHeadersAsync([]);
+        await Task.Delay(Timeout.Infinite, context.CancellationToken);
+        return new HoldReply();
+    }
 }

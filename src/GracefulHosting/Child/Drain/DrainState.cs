@@ -7,14 +7,21 @@ internal sealed class DrainState
 {
     private readonly Lock _lock = new();
     private TaskCompletionSource _idle = NewIdle(completed: true);
+    private readonly TaskCompletionSource _began = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _open;
     private volatile bool _draining;
 
     public bool IsDraining => _draining;
 
+    public Task Began => _began.Task;
+
     public int OpenConnections => Volatile.Read(ref _open);
 
-    public void BeginDraining() => _draining = true;
+    public void BeginDraining()
+    {
+        _draining = true;
+        _began.TrySetResult();
+    }
 
     public void Track(ConnectionContext connection)
     {

@@ -22,9 +22,9 @@ internal sealed class InheritedConnectionListener : IConnectionListener
     private int _released;
 
     public InheritedConnectionListener(IConnectionListener inner, InheritedListener socket, InheritedSockets sockets, DrainState drain, ChildWarmup warmup,
-        HttpProtocols? declaredProtocols = null)
+        HttpProtocols? plainProtocols = null)
     {
-        DeclaredProtocols = declaredProtocols;
+        PlainProtocols = plainProtocols;
         _inner = inner;
         _socket = socket;
         _sockets = sockets;
@@ -34,8 +34,8 @@ internal sealed class InheritedConnectionListener : IConnectionListener
 
     public int Fd => _socket.Fd;
 
-    // Null when only code sets them: the warm-up then learns them from Kestrel's answer.
-    public HttpProtocols? DeclaredProtocols { get; }
+    // What the endpoint speaks to a plain connection, as the endpoint probe found it; null when it could not tell.
+    public HttpProtocols? PlainProtocols { get; }
 
     public void Inject(ConnectionContext connection) => _injected.Writer.TryWrite(connection);
 

@@ -18,11 +18,12 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
     private readonly DrainState _drain;
     private readonly ChildWarmup _warmup;
     private readonly Lazy<EndpointSettings> _settings;
+    private readonly EndpointProtocols _protocols;
     // How often each endpoint was asked for, to tell apart entries that ask for the same one (port 0).
     private readonly Dictionary<string, int> _asked = [];
 
     public InheritedListenerFactory(IConnectionListenerFactory inner, InheritedSockets sockets, ChildListeners listeners, DrainState drain, ChildWarmup warmup,
-        Func<EndpointSettings> settings)
+        Func<EndpointSettings> settings, EndpointProtocols protocols)
     {
         _inner = inner;
         _sockets = sockets;
@@ -30,6 +31,7 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
         _drain = drain;
         _warmup = warmup;
         _settings = new Lazy<EndpointSettings>(settings);
+        _protocols = protocols;
     }
 
     public bool CanBind(EndPoint endpoint) =>
@@ -68,7 +70,7 @@ internal sealed class InheritedListenerFactory : IConnectionListenerFactory, ICo
             throw;
         }
 
-        var listener = new InheritedConnectionListener(inner, socket, _sockets, _drain, _warmup, settings.ProtocolsOf(text, occurrence));
+        var listener = new InheritedConnectionListener(inner, socket, _sockets, _drain, _warmup, _protocols.Of(text, occurrence));
         _listeners.Add(listener);
         return listener;
     }

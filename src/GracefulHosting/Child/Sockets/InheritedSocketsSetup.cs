@@ -8,7 +8,8 @@ using Microsoft.Extensions.Logging;
 
 namespace GracefulHosting.Child.Sockets;
 
-// Every StartingAsync runs before any StartAsync, so this runs before the web host starts Kestrel.
+// Every StartingAsync runs before any StartAsync, so this runs before the web host starts Kestrel; it also
+// finds what each plain endpoint speaks, for the warm-up.
 [SupportedOSPlatform("linux")]
 internal sealed class InheritedSocketsSetup : IHostedLifecycleService
 {
@@ -17,15 +18,17 @@ internal sealed class InheritedSocketsSetup : IHostedLifecycleService
     private readonly IConfiguration _configuration;
     private readonly ILogger _logger;
     private readonly KestrelEndpointProbe _probe;
+    private readonly EndpointProtocols _protocols;
 
     public InheritedSocketsSetup(IReadOnlyList<string> systemdUrls, IServer server, IConfiguration configuration, ILogger<InheritedSocketsSetup> logger,
-        KestrelEndpointProbe probe)
+        KestrelEndpointProbe probe, EndpointProtocols protocols)
     {
         _systemdUrls = systemdUrls;
         _server = server;
         _configuration = configuration;
         _logger = logger;
         _probe = probe;
+        _protocols = protocols;
     }
 
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -45,7 +48,7 @@ internal sealed class InheritedSocketsSetup : IHostedLifecycleService
         }
 
         // Endpoints Kestrel rejects fail here, naming their settings, before any socket is asked for.
-        await _probe.CheckAsync(cancellationToken).ConfigureAwait(false);
+        _protocols.Record(await _probe.CheckAsync(cancellationToken).ConfigureAwait(false));
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

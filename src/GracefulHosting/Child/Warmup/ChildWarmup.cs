@@ -1,5 +1,3 @@
-using System.IO.Pipelines;
-using System.Net;
 using System.Runtime.Versioning;
 using GracefulHosting.Child.Sockets;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -46,7 +44,7 @@ internal sealed class ChildWarmup
     }
 
     [SupportedOSPlatform("linux")]
-    public async Task<WarmupResult> RunAsync(InheritedConnectionListener listener, bool tls, HttpProtocols? declared,
+    public async Task<WarmupResult> RunAsync(InheritedConnectionListener listener, bool tls, HttpProtocols? protocols,
         IReadOnlyList<Warmup.WarmupRequest> requests, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -57,26 +55,9 @@ internal sealed class ChildWarmup
         }
 
         using var client = new Warmup.WarmupClient(_ => ValueTask.FromResult(Connect(listener)), tls);
-        return await client.SendAsync(requests, tls, declared, timeout.Token).ConfigureAwait(false);
+        return await client.SendAsync(requests, tls, protocols, timeout.Token).ConfigureAwait(false);
     }
 
     [SupportedOSPlatform("linux")]
-    private static Stream Connect(InheritedConnectionListener listener)
-    {
-        var toKestrel = new Pipe();
-        var fromKestrel = new Pipe();
-        listener.Inject(new InMemoryConnection(
-            "warmup-" + Guid.NewGuid().ToString("N")[..8],
-            new DuplexPipe(toKestrel.Reader, fromKestrel.Writer),
-            listener.EndPoint,
-            new IPEndPoint(IPAddress.Loopback, 0)));
-        return new PipeStream(fromKestrel.Reader, toKestrel.Writer);
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
-    }
+    private static Stream Connect(InheritedConnectionListener listener) => InMemoryConnection.Open("warmup", listener.EndPoint, listener.Inject);
 }

@@ -39,6 +39,18 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionLifetim
 
     public override EndPoint? RemoteEndPoint { get; set; }
 
+    public static Stream Open(string prefix, EndPoint local, Action<ConnectionContext> hand)
+    {
+        var toServer = new Pipe();
+        var fromServer = new Pipe();
+        hand(new InMemoryConnection(
+            prefix + "-" + Guid.NewGuid().ToString("N")[..8],
+            new DuplexPipe(toServer.Reader, fromServer.Writer),
+            local,
+            new IPEndPoint(IPAddress.Loopback, 0)));
+        return new PipeStream(fromServer.Reader, toServer.Writer);
+    }
+
     public bool IsAborted { get; private set; }
 
     public override void Abort(ConnectionAbortedException abortReason)
@@ -74,5 +86,12 @@ internal sealed class InMemoryConnection : ConnectionContext, IConnectionLifetim
             // A ConnectionClosed callback failed; the connection is closed all the same, and the
             // exception must not end the process from the thread pool.
         }
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
     }
 }

@@ -49,20 +49,20 @@ internal sealed class WarmupClient : IDisposable
     public TlsHandshake? Handshake => _handshake;
 
     // Over TLS, HTTP/2 or lower makes ALPN offer h2 and http/1.1; Kestrel serves a plain endpoint that allows both as HTTP/1.1.
-    public static (Version Version, HttpVersionPolicy Policy) ChooseVersion(bool tls, HttpProtocols? declared) =>
+    public static (Version Version, HttpVersionPolicy Policy) ChooseVersion(bool tls, HttpProtocols? protocols) =>
         tls ? (HttpVersion.Version20, HttpVersionPolicy.RequestVersionOrLower)
-            : declared is HttpProtocols.Http2 ? Http2PriorKnowledge
+            : protocols is HttpProtocols.Http2 ? Http2PriorKnowledge
             : (HttpVersion.Version11, HttpVersionPolicy.RequestVersionExact);
 
     private static (Version, HttpVersionPolicy) Http2PriorKnowledge => (HttpVersion.Version20, HttpVersionPolicy.RequestVersionExact);
 
-    public async Task<WarmupResult> SendAsync(IReadOnlyList<WarmupRequest> expanded, bool tls, HttpProtocols? declared,
+    public async Task<WarmupResult> SendAsync(IReadOnlyList<WarmupRequest> expanded, bool tls, HttpProtocols? protocols,
         CancellationToken cancellationToken)
     {
-        var (version, policy) = ChooseVersion(tls, declared);
+        var (version, policy) = ChooseVersion(tls, protocols);
         var result = await SendAllAsync(expanded, version, policy, cancellationToken).ConfigureAwait(false);
-        // A plain endpoint made HTTP/2-only in code shows itself only by rejecting HTTP/1.1: send again over HTTP/2.
-        if (!tls && declared is null && result.RejectedAsHttp1)
+        // A plain endpoint the probe could not tell shows itself HTTP/2-only only by rejecting HTTP/1.1: send again over HTTP/2.
+        if (!tls && protocols is null && result.RejectedAsHttp1)
         {
             (version, policy) = Http2PriorKnowledge;
             result = await SendAllAsync(expanded, version, policy, cancellationToken).ConfigureAwait(false);

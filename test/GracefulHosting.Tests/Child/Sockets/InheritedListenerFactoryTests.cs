@@ -10,6 +10,7 @@ using GracefulHosting.Interop;
 using GracefulHosting.Protocol;
 using GracefulHosting.Tests.Endpoints;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using static GracefulHosting.Tests.TestSockets;
 
 namespace GracefulHosting.Tests.Child.Sockets;
@@ -157,9 +158,22 @@ public sealed class InheritedListenerFactoryTests : IDisposable
         Assert.Equal((ulong)_given[0], ((FileHandleEndPoint)_transport.Bound[^1]).FileHandle);
     }
 
-    private InheritedListenerFactory Factory(EndpointSettings? settings = null) =>
+    [LinuxFact]
+    public async Task BindAsync_SameEndpointTwice_EachListenerCarriesWhatTheProbeFoundForItsOccurrence()
+    {
+        var protocols = new EndpointProtocols();
+        protocols.Record(new Dictionary<(string, int), HttpProtocols> { [("127.0.0.1:0", 1)] = HttpProtocols.Http2 });
+        var factory = Factory(protocols: protocols);
+
+        await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
+
+        Assert.Equal([null, HttpProtocols.Http2], _listeners.Snapshot().Select(l => l.PlainProtocols));
+    }
+
+    private InheritedListenerFactory Factory(EndpointSettings? settings = null, EndpointProtocols? protocols = null) =>
         new(_transport, _sockets, _listeners, _drain, new ChildWarmup(enabled: false),
-            () => settings ?? EndpointSettings.From(null, TestSettings.Hosting()));
+            () => settings ?? EndpointSettings.From(null, TestSettings.Hosting()), protocols ?? new EndpointProtocols());
 }
 
 /// <summary>Unbinding while draining closes the descriptor, checked by number; runs alone so no other test reuses it.</summary>
@@ -184,7 +198,7 @@ public sealed class InheritedListenerFactoryDrainTests : IDisposable
         var drain = new DrainState();
         var transport = new RecordingTransport();
         var factory = new InheritedListenerFactory(transport, sockets, new ChildListeners(), drain, new ChildWarmup(enabled: false),
-            () => EndpointSettings.From(null, TestSettings.Hosting()));
+            () => EndpointSettings.From(null, TestSettings.Hosting()), new EndpointProtocols());
         var listener = await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 8080));
         drain.BeginDraining();
 

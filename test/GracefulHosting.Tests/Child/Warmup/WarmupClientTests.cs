@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using GracefulHosting.Child.Warmup;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -28,13 +26,13 @@ public sealed class WarmupClientTests
     [InlineData(false, HttpProtocols.Http2, "2.0", HttpVersionPolicy.RequestVersionExact)]
     [InlineData(true, null, "2.0", HttpVersionPolicy.RequestVersionOrLower)]
     [InlineData(true, HttpProtocols.Http1, "2.0", HttpVersionPolicy.RequestVersionOrLower)]
-    public void ChooseVersion_EndpointKind_PriorKnowledgeOnlyForPlainHttp2Only(bool tls, HttpProtocols? declared, string version, HttpVersionPolicy policy)
+    public void ChooseVersion_EndpointKind_PriorKnowledgeOnlyForPlainHttp2Only(bool tls, HttpProtocols? protocols, string version, HttpVersionPolicy policy)
     {
-        Assert.Equal((Version.Parse(version), policy), WarmupClient.ChooseVersion(tls, declared));
+        Assert.Equal((Version.Parse(version), policy), WarmupClient.ChooseVersion(tls, protocols));
     }
 
     [Fact]
-    public async Task SendAsync_Http2OnlyEndpointDeclared_SpeaksHttp2AndKeepsMethodTargetAndHeaders()
+    public async Task SendAsync_Http2OnlyEndpointKnown_SpeaksHttp2AndKeepsMethodTargetAndHeaders()
     {
         await using var server = await TestServer.StartAsync(HttpProtocols.Http2);
         using var client = new WarmupClient(server.ConnectAsync, tls: false);
@@ -58,13 +56,13 @@ public sealed class WarmupClientTests
     }
 
     [Fact]
-    public async Task SendAsync_Http2OnlyEndpointSetInCode_SendsTheRequestsAgainOverHttp2()
+    public async Task SendAsync_Http2OnlyEndpointNotKnown_SendsTheRequestsAgainOverHttp2()
     {
         await using var server = await TestServer.StartAsync(HttpProtocols.Http2);
         using var client = new WarmupClient(server.ConnectAsync, tls: false);
 
         var result = await client.SendAsync([new("k0", "GET", "/status/200", [], null, 1), new("k0", "GET", "/status/200", [], null, 1)],
-            tls: false, declared: null, CancellationToken.None).WaitAsync(Timeout);
+            tls: false, protocols: null, CancellationToken.None).WaitAsync(Timeout);
 
         // Kestrel rejects the first HTTP/1.1 request before the app sees it; the app sees only HTTP/2.
         Assert.Equal([200, 200], result.Statuses);
@@ -79,7 +77,7 @@ public sealed class WarmupClientTests
         await using var server = await TestServer.StartAsync(HttpProtocols.Http1);
         using var client = new WarmupClient(server.ConnectAsync, tls: false);
 
-        var result = await client.SendAsync(WarmupRequest.Expand([new("k0", "GET", "/status/404", [], 4, 3)]), tls: false, declared: null,
+        var result = await client.SendAsync(WarmupRequest.Expand([new("k0", "GET", "/status/404", [], 4, 3)]), tls: false, protocols: null,
             CancellationToken.None).WaitAsync(Timeout);
 
         Assert.Equal([404, 404, 404], result.Statuses);
@@ -93,7 +91,7 @@ public sealed class WarmupClientTests
         await using var server = await TestServer.StartAsync(HttpProtocols.Http1AndHttp2, tls: true);
         using var client = new WarmupClient(server.ConnectAsync, tls: true);
 
-        var result = await client.SendAsync([new("k0", "GET", "/status/200", [], 2, 1)], tls: true, declared: null, CancellationToken.None)
+        var result = await client.SendAsync([new("k0", "GET", "/status/200", [], 2, 1)], tls: true, protocols: null, CancellationToken.None)
             .WaitAsync(Timeout);
 
         Assert.Equal([200], result.Statuses);
@@ -109,7 +107,7 @@ public sealed class WarmupClientTests
         using var client = new WarmupClient(_ => ValueTask.FromResult<Stream>(new MemoryStream()), tls: false);
 
         await Assert.ThrowsAsync<HttpRequestException>(() =>
-            client.SendAsync([new("k0", "GET", "/", [], 2, 1)], tls: false, declared: null, CancellationToken.None).WaitAsync(Timeout));
+            client.SendAsync([new("k0", "GET", "/", [], 2, 1)], tls: false, protocols: null, CancellationToken.None).WaitAsync(Timeout));
     }
 
     /// <summary>A Kestrel on a loopback port that answers <c>/status/{code}</c> and records what each request looked like.</summary>
@@ -138,7 +136,7 @@ public sealed class WarmupClientTests
                 listen.Protocols = protocols;
                 if (tls)
                 {
-                    listen.UseHttps(SelfSignedLocalhost());
+                    listen.UseHttps(TestCertificates.SelfSignedLocalhost());
                 }
             }));
             var app = builder.Build();
@@ -169,14 +167,6 @@ public sealed class WarmupClientTests
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
-        }
-
-        private static X509Certificate2 SelfSignedLocalhost()
-        {
-            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-            return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), null);
         }
     }
 }
