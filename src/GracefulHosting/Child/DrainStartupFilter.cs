@@ -10,20 +10,23 @@ namespace GracefulHosting.Child;
 /// <summary>
 /// Puts one middleware in front of the app: once the child drains, each HTTP/1.x response says
 /// <c>Connection: close</c> and each HTTP/2 connection is asked to close (GOAWAY), so clients stop
-/// reusing connections to this generation before Kestrel closes them. Requests that may stay open
-/// for long (WebSocket handshakes, gRPC calls, requests for event streams) run tracked, so that the
+/// reusing connections to this generation before Kestrel closes them; the first HTTP/2 request of each
+/// connection then stays open for a short window (<see cref="GoAwayWindow"/>). Requests that may stay
+/// open for long (WebSocket handshakes, gRPC calls, requests for event streams) run tracked, so that the
 /// drain can tell them to go.
 /// </summary>
 internal sealed class DrainStartupFilter : IStartupFilter
 {
     private readonly DrainState _drain;
     private readonly LongLivedConnections _longLived;
+    private readonly GoAwayWindow _goAway;
     private readonly bool _grpc;
 
-    public DrainStartupFilter(DrainState drain, LongLivedConnections longLived, IOptions<GracefulRestartOptions> options)
+    public DrainStartupFilter(DrainState drain, LongLivedConnections longLived, GoAwayWindow goAway, IOptions<GracefulRestartOptions> options)
     {
         _drain = drain;
         _longLived = longLived;
+        _goAway = goAway;
         _grpc = options.Value.EndGrpcStreams;
     }
 
@@ -34,15 +37,19 @@ internal sealed class DrainStartupFilter : IStartupFilter
             // Checked as each request arrives. A request already running when draining begins needs
             // no mark: its connection's next request gets one, and Kestrel's own stop ends keep-alive
             // for requests still running then. That keeps the serving path free of per-request work.
+            bool hold = false;
+            long until = 0;
             if (_drain.IsDraining)
             {
                 CloseAfterResponse(context);
+                hold = _goAway.TryHold(context, out until);
             }
 
             var candidate = LongLivedConnections.Recognise(context, _grpc);
-            return candidate == LongLivedCandidate.None
+            var pipeline = candidate == LongLivedCandidate.None
                 ? nextMiddleware(context)
                 : _longLived.RunAsync(context, nextMiddleware, candidate);
+            return hold ? _goAway.HoldAsync(context, pipeline, until) : pipeline;
         });
         next(app);
     };
