@@ -1,3 +1,4 @@
+using GracefulHosting.Child.Drain;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
@@ -10,9 +11,8 @@ namespace GracefulHosting.Child;
 /// <summary>
 /// Puts one middleware in front of the app: once the child drains, each HTTP/1.x response says
 /// <c>Connection: close</c> and each HTTP/2 connection is asked to close (GOAWAY), so clients stop
-/// reusing connections to this generation before Kestrel closes them; the first HTTP/2 request of each
-/// connection then stays open for a short window (<see cref="GoAwayWindow"/>). Requests that may stay
-/// open for long (WebSocket handshakes, gRPC calls, requests for event streams) run tracked, so that the
+/// reusing connections to this generation before Kestrel closes them. Requests that may stay open
+/// for long (WebSocket handshakes, gRPC calls, requests for event streams) run tracked, so that the
 /// drain can tell them to go.
 /// </summary>
 internal sealed class DrainStartupFilter : IStartupFilter

@@ -4,16 +4,15 @@ using System.Runtime.Versioning;
 
 namespace GracefulHosting.Interop;
 
-/// <summary>The round-trip time Linux measures for a TCP connection (<c>TCP_INFO</c>, <c>tcpi_rtt</c>).</summary>
+// The round trip Linux measures for each TCP connection (TCP_INFO's tcpi_rtt, smoothed, in microseconds).
 [SupportedOSPlatform("linux")]
 internal static class TcpRoundTrip
 {
     private const int IPPROTO_TCP = 6;
     private const int TCP_INFO = 11;
-    // struct tcp_info: eight one-byte fields, then 32-bit fields; tcpi_rtt (microseconds) is the 16th of those.
+    // struct tcp_info: eight one-byte fields, then 32-bit fields; tcpi_rtt is the 16th of those.
     private const int RttOffset = 68;
 
-    /// <summary>The smoothed round-trip time of <paramref name="socket"/>, or null when it is not an open TCP socket.</summary>
     public static TimeSpan? Of(Socket socket)
     {
         Span<byte> info = stackalloc byte[256];

@@ -1,4 +1,5 @@
 using GracefulHosting.Child;
+using GracefulHosting.Child.Drain;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
@@ -6,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
-namespace GracefulHosting.Tests.Child;
+namespace GracefulHosting.Tests.Child.Drain;
 
 public sealed class DrainStartupFilterTests
 {

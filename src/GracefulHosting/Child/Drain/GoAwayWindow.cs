@@ -3,22 +3,13 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
-namespace GracefulHosting.Child;
+namespace GracefulHosting.Child.Drain;
 
-/// <summary>
-/// Keeps each HTTP/2 connection of a draining generation accepting streams for a short window after
-/// its first GOAWAY: <see cref="GracefulRestartOptions.Http2GoAwayWindow"/> plus twice the connection's
-/// measured round-trip time. Asked to close a connection with a stream open, Kestrel sends GOAWAY with
-/// the largest possible stream id (2^31-1), then the final GOAWAY, which refuses every later stream, as
-/// soon as it finds no stream open; it waits no round trip between the two (RFC 9113, section 6.8), so
-/// streams the client sent before it read the first one are lost to clients that do not send them
-/// again. Holding the connection's first request of the drain open until the window has passed keeps
-/// Kestrel from sending the final GOAWAY before then; the response goes out at once, only the end of
-/// its stream waits.
-/// </summary>
+// Kestrel sends its final GOAWAY as soon as a closing connection has no stream open, with no round trip after
+// GOAWAY(2^31-1) (RFC 9113, section 6.8); holding one request open for the window lets streams in flight arrive.
 internal sealed class GoAwayWindow
 {
-    // A round trip longer than this is a stalled connection, not one to wait for.
+    // A longer round trip is a stalled connection, not one to wait for.
     private static readonly TimeSpan MaxRoundTrip = TimeSpan.FromMilliseconds(500);
 
     // One held request per connection for the rest of the drain, which ends with the process.
@@ -32,9 +23,6 @@ internal sealed class GoAwayWindow
     {
     }
 
-    /// <param name="options">The options, for <see cref="GracefulRestartOptions.Http2GoAwayWindow"/>.</param>
-    /// <param name="time">The clock.</param>
-    /// <param name="roundTrip">The round-trip time of a request's connection, when known.</param>
     internal GoAwayWindow(IOptions<GracefulRestartOptions> options, TimeProvider time, Func<HttpContext, TimeSpan?> roundTrip)
     {
         _window = options.Value.Http2GoAwayWindow;
@@ -42,11 +30,7 @@ internal sealed class GoAwayWindow
         _roundTrip = roundTrip;
     }
 
-    /// <summary>
-    /// Whether <paramref name="context"/>, a request that arrived during the drain, is the one to hold open:
-    /// the first HTTP/2 request on its connection since the drain began. <paramref name="until"/> is the
-    /// timestamp (of the <see cref="TimeProvider"/>) until which it stays open.
-    /// </summary>
+    // The first HTTP/2 request of a connection in the drain is the one that asks it to close: it is held until the timestamp until.
     public bool TryHold(HttpContext context, out long until)
     {
         until = 0;
@@ -65,10 +49,6 @@ internal sealed class GoAwayWindow
         return true;
     }
 
-    /// <summary>
-    /// Completes when <paramref name="pipeline"/> has and the window has passed (at <paramref name="until"/>),
-    /// or the request is aborted. A response the pipeline has not started is sent at once.
-    /// </summary>
     public async Task HoldAsync(HttpContext context, Task pipeline, long until)
     {
         await pipeline.ConfigureAwait(false);

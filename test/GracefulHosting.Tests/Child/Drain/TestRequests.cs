@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace GracefulHosting.Tests.Child;
+namespace GracefulHosting.Tests.Child.Drain;
 
 internal static class TestRequests
 {

@@ -1,10 +1,10 @@
-using GracefulHosting.Child;
+using GracefulHosting.Child.Drain;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
-namespace GracefulHosting.Tests.Child;
+namespace GracefulHosting.Tests.Child.Drain;
 
 public sealed class GoAwayWindowTests
 {
