@@ -82,6 +82,20 @@ public sealed class GracefulRestartOptions
     public TimeSpan DrainQuietPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// How long a draining child keeps each HTTP/2 connection accepting new streams after it has sent
+    /// that connection its first GOAWAY, on top of twice the connection's round-trip time as Linux
+    /// measures it for TCP (at most 1 second more). A client may send requests before it reads the
+    /// GOAWAY; Kestrel refuses those as unprocessed once the connection has no request left, and clients
+    /// that do not retry them report them as failed. So the first request each connection sends during
+    /// the drain ends no earlier than this window after it began (its response is sent at once; only the
+    /// end of its stream waits), and requests that arrive meanwhile are served by this generation, as
+    /// RFC 9113 (section 6.8) recommends. This covers the client's own delay in reading the GOAWAY.
+    /// Connections that send nothing during the drain are closed by Kestrel's stop as before.
+    /// <c>00:00:00</c> turns it off. Must be less than <see cref="ExitTimeout"/>. Default: 50 milliseconds.
+    /// </summary>
+    public TimeSpan Http2GoAwayWindow { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
     /// How long WebSockets, streaming gRPC calls (see <see cref="EndGrpcStreams"/>), event streams and
     /// endpoints marked <see cref="LongLivedAttribute"/> may stay open once a child starts draining. Draining tells each of them to go at once: a WebSocket gets a
     /// close frame with status 1001 (going away), and an event stream or marked response ends (its

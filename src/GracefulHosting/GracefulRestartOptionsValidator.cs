@@ -29,6 +29,7 @@ internal sealed class GracefulRestartOptionsValidator : IValidateOptions<Gracefu
         CheckPositive(failures, nameof(options.ExitTimeout), options.ExitTimeout);
 
         CheckWithinExitTimeout(failures, nameof(options.DrainQuietPeriod), options.DrainQuietPeriod, options.ExitTimeout);
+        CheckWithinExitTimeout(failures, nameof(options.Http2GoAwayWindow), options.Http2GoAwayWindow, options.ExitTimeout);
         if (options.LongLivedGracePeriod is { } grace)
         {
             CheckWithinExitTimeout(failures, nameof(options.LongLivedGracePeriod), grace, options.ExitTimeout);

@@ -34,6 +34,7 @@ public class GracefulRestartOptionsValidatorTests
             StartTimeout = TimeSpan.FromDays(1),
             ExitTimeout = TimeSpan.FromTicks(2),
             DrainQuietPeriod = TimeSpan.FromTicks(1),
+            Http2GoAwayWindow = TimeSpan.FromTicks(1),
             LongLivedGracePeriod = TimeSpan.FromTicks(1),
             RestartSignal = "usr2",
             CrashRestartDelay = TimeSpan.Zero,
@@ -76,16 +77,24 @@ public class GracefulRestartOptionsValidatorTests
     [InlineData("LongLivedGracePeriod", -1, 30, "-00:00:01")]
     [InlineData("LongLivedGracePeriod", 30, 30, "00:00:30")]
     [InlineData("LongLivedGracePeriod", 45, 30, "00:00:45")]
+    [InlineData("Http2GoAwayWindow", -1, 30, "-00:00:01")]
+    [InlineData("Http2GoAwayWindow", 30, 30, "00:00:30")]
+    [InlineData("Http2GoAwayWindow", 31, 30, "00:00:31")]
     public void Validate_PeriodNotBelowExitTimeout_FailsNamingKeyAndValue(string key, int seconds, int exitSeconds, string shown)
     {
         var options = new GracefulRestartOptions { ExitTimeout = TimeSpan.FromSeconds(exitSeconds) };
-        if (key == nameof(options.DrainQuietPeriod))
+        var value = TimeSpan.FromSeconds(seconds);
+        switch (key)
         {
-            options.DrainQuietPeriod = TimeSpan.FromSeconds(seconds);
-        }
-        else
-        {
-            options.LongLivedGracePeriod = TimeSpan.FromSeconds(seconds);
+            case nameof(options.DrainQuietPeriod):
+                options.DrainQuietPeriod = value;
+                break;
+            case nameof(options.Http2GoAwayWindow):
+                options.Http2GoAwayWindow = value;
+                break;
+            default:
+                options.LongLivedGracePeriod = value;
+                break;
         }
 
         string failure = SingleFailure(options);
@@ -99,6 +108,14 @@ public class GracefulRestartOptionsValidatorTests
     public void Validate_ZeroDrainQuietPeriod_Succeeds()
     {
         var result = Validator.Validate(null, new GracefulRestartOptions { DrainQuietPeriod = TimeSpan.Zero });
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+    }
+
+    [Fact]
+    public void Validate_ZeroHttp2GoAwayWindow_Succeeds()
+    {
+        var result = Validator.Validate(null, new GracefulRestartOptions { Http2GoAwayWindow = TimeSpan.Zero });
 
         Assert.True(result.Succeeded, result.FailureMessage);
     }
@@ -250,10 +267,12 @@ public class GracefulRestartOptionsValidatorTests
         var result = Validator.Validate(null, options);
 
         Assert.True(result.Failed);
-        Assert.Equal(4, result.Failures!.Count());
+        // The default Http2GoAwayWindow is not below the zero ExitTimeout either.
+        Assert.Equal(5, result.Failures!.Count());
         Assert.Contains("GracefulRestart:StartTimeout", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("GracefulRestart:ExitTimeout", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("GracefulRestart:DrainQuietPeriod", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("GracefulRestart:Http2GoAwayWindow", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("GracefulRestart:RestartSignal", result.FailureMessage, StringComparison.Ordinal);
     }
 }

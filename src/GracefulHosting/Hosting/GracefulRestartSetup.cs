@@ -254,6 +254,7 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton(new ChildWarmup(Child.Warmup.WarmupHooks.AnyWork(options, services)));
         services.AddSingleton<Child.Warmup.WarmupHooks>();
         services.AddSingleton<LongLivedConnections>();
+        services.AddSingleton<Child.Drain.GoAwayWindow>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, LongLivedEndpointPolicy>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddTransient<IStartupFilter, DrainStartupFilter>();

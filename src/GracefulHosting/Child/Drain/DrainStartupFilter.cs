@@ -1,3 +1,4 @@
+using GracefulHosting.Child.Drain;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
@@ -12,12 +13,14 @@ internal sealed class DrainStartupFilter : IStartupFilter
 {
     private readonly DrainState _drain;
     private readonly LongLivedConnections _longLived;
+    private readonly GoAwayWindow _goAway;
     private readonly bool _grpc;
 
-    public DrainStartupFilter(DrainState drain, LongLivedConnections longLived, IOptions<GracefulRestartOptions> options)
+    public DrainStartupFilter(DrainState drain, LongLivedConnections longLived, GoAwayWindow goAway, IOptions<GracefulRestartOptions> options)
     {
         _drain = drain;
         _longLived = longLived;
+        _goAway = goAway;
         _grpc = options.Value.EndGrpcStreams;
     }
 
@@ -28,15 +31,19 @@ internal sealed class DrainStartupFilter : IStartupFilter
             // Checked as each request arrives. A request already running when draining begins needs
             // no mark: its connection's next request gets one, and Kestrel's own stop ends keep-alive
             // for requests still running then. That keeps the serving path free of per-request work.
+            bool hold = false;
+            long until = 0;
             if (_drain.IsDraining)
             {
                 CloseAfterResponse(context);
+                hold = _goAway.TryHold(context, out until);
             }
 
             var candidate = LongLivedConnections.Recognise(context, _grpc);
-            return candidate == LongLivedCandidate.None
+            var pipeline = candidate == LongLivedCandidate.None
                 ? nextMiddleware(context)
                 : _longLived.RunAsync(context, nextMiddleware, candidate);
+            return hold ? _goAway.HoldAsync(context, pipeline, until) : pipeline;
         });
         next(app);
     };
