@@ -385,7 +385,8 @@ def run_wrk(url, result, options=()):
 
 
 def run_h2load(url, result):
-    output = subprocess.run(["h2load", "-c32", "-m10", "-t2", "-D", str(result.duration), url],
+    per_request = os.path.join(LOGS, f"{result.name}.h2load.requests.tsv")
+    output = subprocess.run(["h2load", "-c32", "-m10", "-t2", "-D", str(result.duration), "--log-file", per_request, url],
                             capture_output=True, text=True).stdout
     with open(os.path.join(LOGS, f"{result.name}.h2load.txt"), "w") as out:
         out.write(output)
@@ -396,7 +397,8 @@ def run_h2load(url, result):
     # answers that were not 2xx or 3xx: it is the count of streams that did not succeed.
     result.failed = int(done.group(5))
     result.h2 = dict(done=int(done.group(3)), failed=int(done.group(5)), errored=int(done.group(6)),
-                     timeout=int(done.group(7)), non2xx=int(codes.group(3)) + int(codes.group(4)))
+                     timeout=int(done.group(7)), non2xx=int(codes.group(3)) + int(codes.group(4)),
+                     **never_sent(per_request))
     # A request still open when h2load's duration ends is counted as not done, not as failed.
     result.rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", output).group(1))
     timing = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)", output)
@@ -405,6 +407,23 @@ def run_h2load(url, result):
     result.notes = ("HTTP/2 (h2c) under h2load -c32 -m10; latency column p50 shows the mean, p99 is not reported by h2load; "
                     "h2load's counts: {done} done, {failed} failed, of them {errored} errored ({timeout} timed out) "
                     "and {non2xx} not 2xx or 3xx".format(**result.h2))
+
+
+def never_sent(per_request):
+    """Of the streams in h2load's per-request log that did not succeed, those it never sent (start time 0:
+    nghttp2 drops the requests still queued when a GOAWAY arrives) and those it sent."""
+    unsent = sent = 0
+    if os.path.exists(per_request):
+        with open(per_request) as log:
+            for line in log:
+                fields = line.split("\t")
+                if len(fields) < 2 or fields[1].strip().lstrip("-").isdigit() and 200 <= int(fields[1]) < 400:
+                    continue
+                if fields[0].strip() == "0":
+                    unsent += 1
+                else:
+                    sent += 1
+    return dict(unsent=unsent, sent_failed=sent)
 
 
 def run_grpc_unary(app, result):
@@ -666,11 +685,12 @@ H2_RESTARTS = 5
 H2_WINDOW = 5
 
 
-def h2_each_restart():
+def h2_each_restart(window_off=False):
     """H2_RESTARTS restarts, each met by h2load's own 32 new connections: h2load reconnects no HTTP/2 client
     whose connection the server closed, so under a SIGHUP every second only its first restart has load.
     Returns h2load's counts per restart and whether the restart completed while the load ran."""
-    app = start_server("h2-each-restart", "h2", dict(http2=True))
+    extra = ["--GracefulRestart:Http2GoAwayWindow=00:00:00"] if window_off else []
+    app = start_server("h2-each-restart" + ("-window-off" if window_off else ""), "h2", dict(http2=True, extra=extra))
     rounds = []
     try:
         for generation in range(2, H2_RESTARTS + 2):
@@ -1472,15 +1492,26 @@ def h2_lines(singles, each_restart):
     h2 = {r.name: r for r in singles}
     lines = []
     if each_restart:
-        failed = [counts["failed"] for counts, _ in each_restart]
-        late = sum(not completed for _, completed in each_restart)
         lines += [
-            f"HTTP/2 restart by restart: {len(each_restart)} restarts on one master, each met by h2load's own 32 new "
-            f"connections (`h2load -c32 -m10 -t2 -D {H2_WINDOW}`, the SIGHUP 1 s into the load): failed streams per "
-            f"restart {', '.join(str(f) for f in failed)} (total {sum(failed)}; h2load's failed count, as below)"
-            + (f"; {late} of the restarts had not completed when their load ended, so their counts miss part of them." if late else "."),
+            f"HTTP/2 restart by restart: {H2_RESTARTS} restarts on one master, each met by h2load's own 32 new "
+            f"connections (`h2load -c32 -m10 -t2 -D {H2_WINDOW}`, the SIGHUP 1 s into the load), first with "
+            "`Http2GoAwayWindow=0` (before: each draining connection closes as soon as Kestrel finds no stream open), "
+            "then with the default window (after). Failed = h2load's failed count; h2load's per-request log splits "
+            "them into streams it sent that got no answer and requests it never sent (nghttp2 drops those still "
+            "queued when a GOAWAY arrives, and h2load neither retries them nor reconnects).",
             "",
+            "| GOAWAY window | failed streams per restart | failed, total | sent, no answer | never sent | restarts not over when the load ended |",
+            "|---|---|---:|---:|---:|---:|",
         ]
+        for key, label in (("off", "off (before)"), ("on", "default (after)")):
+            rounds = each_restart.get(key, [])
+            if not rounds:
+                continue
+            failed = [counts["failed"] for counts, _ in rounds]
+            lines.append(f"| {label} | {', '.join(str(f) for f in failed)} | {sum(failed)} | "
+                         f"{sum(c.get('sent_failed', 0) for c, _ in rounds)} | {sum(c.get('unsent', 0) for c, _ in rounds)} | "
+                         f"{sum(not completed for _, completed in rounds)} |")
+        lines.append("")
     if "h2-startfirst" not in h2:
         return lines
     r, steady = h2["h2-startfirst"], h2.get("h2-steady")
@@ -1496,8 +1527,8 @@ def h2_lines(singles, each_restart):
                  + (f"({r.rps:.0f}/s against {steady.rps:.0f}/s steady) " if steady else "")
                  + "show how long its clients lasted, not the server's throughput.")
     if counts["failed"]:
-        text += (" h2load retries no stream: each one that did not complete counts, including those a GOAWAY reports "
-                 "as unprocessed, which RFC 9113 (section 6.8) lets a client send again.")
+        text += (f" Of the failed, h2load sent {counts.get('sent_failed', 0)} and never sent {counts.get('unsent', 0)}; "
+                 "it retries neither.")
     return lines + [text, ""]
 
 
@@ -1674,7 +1705,10 @@ def main():
     singles = phases.run("single runs", lambda: [single(*s) for s in SINGLES if wanted(s[0]) and available(s[2], s[3])])
     costs = phases.run("restart costs", lambda: [restart_cost(name, description, **options) for name, description, options
                                                  in COST_PLAN if wanted(name) and available("http", options)])
-    each_restart = phases.run("HTTP/2 restart by restart", h2_each_restart) if wanted("h2-each-restart") else []
+    each_restart = {}
+    if wanted("h2-each-restart"):
+        each_restart["off"] = phases.run("HTTP/2 restart by restart, GOAWAY window off", lambda: h2_each_restart(window_off=True))
+        each_restart["on"] = phases.run("HTTP/2 restart by restart", h2_each_restart)
     streams = phases.run("gRPC streams", grpc_streams) if wanted("grpc-streams") and available("grpc", dict(kind="grpc")) else []
     ws = phases.run("long-lived", websocket_scenario) if wanted("ws") else None
     if only:
