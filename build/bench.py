@@ -397,8 +397,9 @@ def run_h2load(url, result):
     # answers that were not 2xx or 3xx: it is the count of streams that did not succeed.
     result.failed = int(done.group(5))
     result.h2 = dict(done=int(done.group(3)), failed=int(done.group(5)), errored=int(done.group(6)),
-                     timeout=int(done.group(7)), non2xx=int(codes.group(3)) + int(codes.group(4)),
-                     **never_sent(per_request))
+                     timeout=int(done.group(7)), non2xx=int(codes.group(3)) + int(codes.group(4)))
+    result.h2["sent_failed"] = sent_failed(per_request)
+    result.h2["unsent"] = max(0, result.h2["failed"] - result.h2["sent_failed"])
     # A request still open when h2load's duration ends is counted as not done, not as failed.
     result.rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", output).group(1))
     timing = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)", output)
@@ -409,21 +410,18 @@ def run_h2load(url, result):
                     "and {non2xx} not 2xx or 3xx".format(**result.h2))
 
 
-def never_sent(per_request):
-    """Of the streams in h2load's per-request log that did not succeed, those it never sent (start time 0:
-    nghttp2 drops the requests still queued when a GOAWAY arrives) and those it sent."""
-    unsent = sent = 0
+def sent_failed(per_request):
+    """Streams h2load sent (a start time other than 0 in its per-request log) that did not succeed. The
+    rest of its failed count it never sent: nghttp2 drops the requests still queued when a GOAWAY arrives.
+    (Requests left unsent when the run's time is up also have the start time 0, but count as not done.)"""
+    sent = 0
     if os.path.exists(per_request):
         with open(per_request) as log:
             for line in log:
                 fields = line.split("\t")
-                if len(fields) < 2 or fields[1].strip().lstrip("-").isdigit() and 200 <= int(fields[1]) < 400:
-                    continue
-                if fields[0].strip() == "0":
-                    unsent += 1
-                else:
+                if len(fields) >= 2 and fields[0].strip() != "0" and not (fields[1].strip().isdigit() and 200 <= int(fields[1]) < 400):
                     sent += 1
-    return dict(unsent=unsent, sent_failed=sent)
+    return sent
 
 
 def run_grpc_unary(app, result):
@@ -695,7 +693,7 @@ def h2_each_restart(window_off=False):
     try:
         for generation in range(2, H2_RESTARTS + 2):
             offset = log_size(app)
-            result = Result(f"h2-each-restart-{generation}", "", duration=H2_WINDOW)
+            result = Result(f"{app.name}-{generation}", "", duration=H2_WINDOW)
             # The SIGHUP one second into the load, as Restarter sends its first one.
             signal_later = threading.Timer(RESTART_EVERY, app.restart)
             signal_later.start()
