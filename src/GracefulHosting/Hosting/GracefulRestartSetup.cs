@@ -126,6 +126,11 @@ internal sealed class GracefulRestartSetup
             RoleFacts.RunByAnotherProgram(applicationName));
         var role = RoleDetector.Detect(options, inputs);
         int generation = 0;
+        if (role is not (GracefulRestartRole.Child or GracefulRestartRole.Direct))
+        {
+            // Only a process that serves drains; elsewhere (a test host, the library off) the app runs as without it.
+            RemoveStopHealthPublisher(services);
+        }
 
         if (OperatingSystem.IsLinux())
         {
@@ -150,6 +155,17 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton(context);
         services.AddSingleton<IGracefulRestartContext>(context);
         services.AddSingleton<Serilog.Core.ILogEventEnricher>(new Diagnostics.GracefulRestartEnricher(context));
+    }
+
+    private static void RemoveStopHealthPublisher(IServiceCollection services)
+    {
+        for (int i = services.Count - 1; i >= 0; i--)
+        {
+            if (services[i].ImplementationType == typeof(Diagnostics.StopHealthPublisher))
+            {
+                services.RemoveAt(i);
+            }
+        }
     }
 
     [SupportedOSPlatform("linux")]
