@@ -20,7 +20,7 @@ internal sealed class StopHealthPublisher : BackgroundService
     private readonly InheritedSockets? _sockets;
     private readonly ILogger _logger;
 
-        public StopHealthPublisher(HealthCheckService health, IEnumerable<IHealthCheckPublisher> publishers, IOptions<HealthCheckPublisherOptions> options,
+    public StopHealthPublisher(HealthCheckService health, IEnumerable<IHealthCheckPublisher> publishers, IOptions<HealthCheckPublisherOptions> options,
         ILogger<StopHealthPublisher> logger, DrainState? drain = null, InheritedSockets? sockets = null)
     {
         _health = health;

@@ -129,7 +129,7 @@ internal sealed class GracefulRestartSetup
         if (role is not (GracefulRestartRole.Child or GracefulRestartRole.Direct))
         {
             // Only a process that serves drains; elsewhere (a test host, the library off) the app runs as without it.
-            RemoveStopHealthPublisher(services);
+            RemoveWhere(services, d => d.ImplementationType == typeof(Diagnostics.StopHealthPublisher));
         }
 
         if (OperatingSystem.IsLinux())
@@ -157,17 +157,6 @@ internal sealed class GracefulRestartSetup
         services.AddSingleton<Serilog.Core.ILogEventEnricher>(new Diagnostics.GracefulRestartEnricher(context));
     }
 
-    private static void RemoveStopHealthPublisher(IServiceCollection services)
-    {
-        for (int i = services.Count - 1; i >= 0; i--)
-        {
-            if (services[i].ImplementationType == typeof(Diagnostics.StopHealthPublisher))
-            {
-                services.RemoveAt(i);
-            }
-        }
-    }
-
     [SupportedOSPlatform("linux")]
     private static int RunControlCommand(string verb, GracefulRestartOptions options, string? applicationName)
     {
@@ -179,19 +168,17 @@ internal sealed class GracefulRestartSetup
         return Master.Control.ControlClient.Run(verb, path, timeout, Console.Out, Console.Error);
     }
 
-    private void RemoveGuards(IServiceCollection services)
+    private void RemoveGuards(IServiceCollection services) =>
+        RemoveWhere(services, d => !d.IsKeyedService
+            && (d.ImplementationInstance == this
+                || d.ServiceType == typeof(IGracefulRestartContext)
+                || d.ImplementationType == typeof(NotAppliedGuard)));
+
+    private static void RemoveWhere(IServiceCollection services, Func<ServiceDescriptor, bool> match)
     {
         for (int i = services.Count - 1; i >= 0; i--)
         {
-            var descriptor = services[i];
-            if (descriptor.IsKeyedService)
-            {
-                continue;
-            }
-
-            if (descriptor.ImplementationInstance == this
-                || descriptor.ServiceType == typeof(IGracefulRestartContext)
-                || descriptor.ImplementationType == typeof(NotAppliedGuard))
+            if (match(services[i]))
             {
                 services.RemoveAt(i);
             }
