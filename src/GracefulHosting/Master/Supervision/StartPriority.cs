@@ -13,11 +13,13 @@ internal sealed class StartPriority
 
     private readonly string _mode;
     private readonly int _masterNice;
+    private readonly bool _canRestoreNice;
 
     private StartPriority(string mode, int masterNice)
     {
         _mode = mode;
         _masterNice = masterNice;
+        _canRestoreNice = mode == "nice" && (Libc.GetEffectiveUserId() == 0 || NiceLimit() >= 20 - masterNice);
     }
 
     public static StartPriority FromEnvironment() => For(Environment.GetEnvironmentVariable(VariableName) ?? "");
@@ -34,7 +36,7 @@ internal sealed class StartPriority
         {
             // Raising a nice value back needs CAP_SYS_NICE or RLIMIT_NICE; without either the generation
             // would serve at nice 10 for good, so it starts at the master's priority instead.
-            case "nice" when CanRestoreNice():
+            case "nice" when _canRestoreNice:
                 ForEachThread(pid, tid => Libc.TrySetNice(tid, nice));
                 break;
             case "batch":
@@ -42,8 +44,6 @@ internal sealed class StartPriority
                 break;
         }
     }
-
-    private bool CanRestoreNice() => Libc.GetEffectiveUserId() == 0 || NiceLimit() >= 20 - _masterNice;
 
     private static int NiceLimit()
     {
